@@ -1,0 +1,3 @@
+export { RoundRobin } from './round-robin.js';
+export { WeightedRoundRobin, MAX_WEIGHT, type WeightedEntry } from './weighted-round-robin.js';
+export { RoundRobinError, type RoundRobinErrorCode } from './errors.js';
