@@ -1,0 +1,209 @@
+import { isTty, resolveColor } from './color.js';
+import { DestinationTransport } from './destination-transport.js';
+import { describe, LoggerError } from './errors.js';
+import { JsonFormatter } from './json-format.js';
+import { isLogFormat, isLogLevel, LEVEL_PRIORITY, LOG_LEVELS, type LogLevel } from './levels.js';
+import { PrettyFormatter } from './pretty-format.js';
+import { NO_BOUND_FIELDS, type BoundFields, type RecordFormatter } from './record-formatter.js';
+import { Redactor } from './redact.js';
+import { isError } from './serialize-error.js';
+import type { LogFields, Logger, LoggerOptions } from './types.js';
+
+/** What a root logger and all its children share. */
+interface Core {
+  readonly level: LogLevel;
+  readonly threshold: number;
+  readonly formatter: RecordFormatter;
+  /**
+   * The winston transport every line goes to. Records are handed to it directly, not through a
+   * `winston.Logger` (a readable-stream Transform piped to the transport): that pipeline costs more
+   * per record than serializing it, see the README's benchmark.
+   */
+  readonly transport: DestinationTransport;
+}
+
+class StructuredLogger implements Logger {
+  readonly #core: Core;
+  readonly #bound: BoundFields;
+
+  constructor(core: Core, bound: BoundFields) {
+    this.#core = core;
+    this.#bound = bound;
+  }
+
+  get level(): LogLevel {
+    return this.#core.level;
+  }
+
+  error(msg: string, fields?: LogFields): void {
+    if (this.#core.threshold >= 0) this.#write('error', msg, fields);
+  }
+
+  warn(msg: string, fields?: LogFields): void {
+    if (this.#core.threshold >= 1) this.#write('warn', msg, fields);
+  }
+
+  info(msg: string, fields?: LogFields): void {
+    if (this.#core.threshold >= 2) this.#write('info', msg, fields);
+  }
+
+  debug(msg: string, fields?: LogFields): void {
+    if (this.#core.threshold >= 3) this.#write('debug', msg, fields);
+  }
+
+  log(level: LogLevel, msg: string, fields?: LogFields): void {
+    if (!isLogLevel(level)) {
+      throw new LoggerError(
+        'ERR_LOGGER_INVALID_LEVEL',
+        `Expected \`level\` to be one of ${LOG_LEVELS.map((l) => `"${l}"`).join(', ')}, got ${describe(level)}`,
+      );
+    }
+    if (this.#core.threshold >= LEVEL_PRIORITY[level]) this.#write(level, msg, fields);
+  }
+
+  isLevelEnabled(level: LogLevel): boolean {
+    return isLogLevel(level) && this.#core.threshold >= LEVEL_PRIORITY[level];
+  }
+
+  child(fields: LogFields): Logger {
+    if (!isFieldsObject(fields)) {
+      throw new LoggerError(
+        'ERR_LOGGER_INVALID_FIELDS',
+        `Expected \`fields\` to be an object of fields, got ${describe(fields)}`,
+      );
+    }
+    return new StructuredLogger(this.#core, bind(this.#core.formatter, { ...this.#bound.fields, ...fields }));
+  }
+
+  flush(): Promise<void> {
+    return this.#core.transport.drained();
+  }
+
+  #write(level: LogLevel, msg: unknown, fields: unknown): void {
+    const core = this.#core;
+    const now = Date.now();
+    let line: string;
+    try {
+      if (typeof msg !== 'string' || (fields !== undefined && !isFieldsObject(fields))) {
+        [msg, fields] = normalize(msg, fields);
+      }
+      line = core.formatter.format(now, level, msg as string, this.#bound, fields as LogFields | undefined);
+    } catch (err) {
+      line = fallbackLine(core.formatter, now, level, msg, this.#bound, err);
+    }
+    core.transport.writeLine(line);
+  }
+}
+
+function isFieldsObject(x: unknown): x is LogFields {
+  return typeof x === 'object' && x !== null && !Array.isArray(x) && !isError(x);
+}
+
+/** Makes sense of calls that do not match the types: `log.error(err)`, `log.info('x', err)`, `log.info('x', 42)`. */
+function normalize(msg: unknown, fields: unknown): [string, LogFields | undefined] {
+  let extra: LogFields | undefined;
+  if (fields === undefined || fields === null) extra = undefined;
+  else if (isError(fields)) extra = { err: fields };
+  else if (isFieldsObject(fields)) extra = fields;
+  else extra = { value: fields };
+  if (typeof msg === 'string') return [msg, extra];
+  if (isError(msg)) return [msg.message, { err: msg, ...extra }];
+  return [safeString(msg), extra];
+}
+
+function safeString(x: unknown): string {
+  try {
+    return String(x);
+  } catch {
+    return Object.prototype.toString.call(x);
+  }
+}
+
+/** The line written when a record's fields cannot be serialized (a throwing getter or `toJSON`). */
+function fallbackLine(
+  formatter: RecordFormatter,
+  now: number,
+  level: LogLevel,
+  msg: unknown,
+  bound: BoundFields,
+  err: unknown,
+): string {
+  const reason = isError(err) ? safeString(err.message) : safeString(err);
+  return formatter.format(now, level, typeof msg === 'string' ? msg : safeString(msg), bound, {
+    logger_error: `fields could not be serialized: ${reason}`,
+  });
+}
+
+function bind(formatter: RecordFormatter, fields: LogFields): BoundFields {
+  const keys = Object.keys(fields);
+  if (keys.length === 0) return NO_BOUND_FIELDS;
+  let fragment: string;
+  try {
+    fragment = formatter.bind(fields);
+  } catch (err) {
+    const reason = isError(err) ? safeString(err.message) : safeString(err);
+    fragment = formatter.bind({ logger_error: `bound fields could not be serialized: ${reason}` });
+  }
+  return { fields, fragment, keys: new Set(keys) };
+}
+
+function invalid(option: string, expected: string, got: unknown): LoggerError {
+  return new LoggerError(
+    'ERR_LOGGER_INVALID_OPTION',
+    `Expected \`${option}\` to be ${expected}, got ${describe(got)}`,
+  );
+}
+
+/**
+ * Creates a logger.
+ *
+ * @throws {LoggerError} `ERR_LOGGER_INVALID_OPTION` when an option has the wrong type or value; the
+ * message names the option and the value received.
+ * @example
+ * import { createLogger } from '@roundguard/logger';
+ *
+ * const logger = createLogger({ name: 'proxy', level: 'info' });
+ * logger.info('listening', { port: 8080 });
+ * const log = logger.child({ req_id: 'b7c1' });
+ * log.info('request completed', { method: 'GET', status: 200, duration_ms: 1.8 });
+ * await logger.flush();
+ */
+export function createLogger(options: LoggerOptions = {}): Logger {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw invalid('options', 'an object', options);
+  }
+  const {
+    format = 'auto',
+    level = 'info',
+    name,
+    destination = process.stdout,
+    color,
+    fields = {},
+    redactKeys = [],
+  } = options;
+  if (!isLogFormat(format)) throw invalid('format', 'one of "json", "pretty", "auto"', format);
+  if (!isLogLevel(level)) throw invalid('level', 'one of "error", "warn", "info", "debug"', level);
+  if (name !== undefined && typeof name !== 'string') throw invalid('name', 'a string', name);
+  if (
+    typeof destination !== 'object' ||
+    destination === null ||
+    typeof (destination as { write?: unknown }).write !== 'function' ||
+    typeof (destination as { once?: unknown }).once !== 'function'
+  ) {
+    throw invalid('destination', 'a writable stream', destination);
+  }
+  if (color !== undefined && typeof color !== 'boolean') throw invalid('color', 'a boolean', color);
+  if (!isFieldsObject(fields)) throw invalid('fields', 'an object of fields', fields);
+  if (!Array.isArray(redactKeys) || !redactKeys.every((k) => typeof k === 'string')) {
+    throw invalid('redactKeys', 'an array of strings', redactKeys);
+  }
+
+  const redactor = new Redactor(redactKeys);
+  const pretty = format === 'pretty' || (format === 'auto' && isTty(destination));
+  const formatter: RecordFormatter = pretty
+    ? new PrettyFormatter(name, redactor, resolveColor(color, destination, process.env))
+    : new JsonFormatter(name, redactor);
+  const transport = new DestinationTransport(destination);
+  const core: Core = { level, threshold: LEVEL_PRIORITY[level], formatter, transport };
+  return new StructuredLogger(core, bind(formatter, { ...fields }));
+}
