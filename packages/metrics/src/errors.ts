@@ -1,0 +1,53 @@
+/** Stable codes carried by every {@link MetricsError}. Match on `err.code`, not on `instanceof`. */
+export type MetricsErrorCode =
+  /** An option of `createMetrics`, `createHttpServerMetrics` or `metricsHandler` has a wrong type or value. */
+  | 'ERR_METRICS_INVALID_OPTION'
+  /** A label value passed at record time is outside its closed set (an unknown outcome, health-check result, ...). */
+  | 'ERR_METRICS_INVALID_LABEL'
+  /** A recorded value is not a finite number of seconds from 0 up (`NaN`, `Infinity`, negative). */
+  | 'ERR_METRICS_INVALID_VALUE'
+  /** The registry already holds a metric with one of the names this package would register. */
+  | 'ERR_METRICS_ALREADY_REGISTERED';
+
+/**
+ * The one error class thrown by this package, with a stable `code`, a `name` and, when it wraps another
+ * error, a `cause`.
+ *
+ * Callers should match on `err.code`: an application can end up with both the ESM and the CommonJS copy
+ * of this package loaded, and then `instanceof` fails across them.
+ *
+ * @example
+ * try {
+ *   createMetrics({ prefix: 'my-app' });
+ * } catch (err) {
+ *   if ((err as MetricsError).code === 'ERR_METRICS_INVALID_OPTION') console.error(err.message);
+ * }
+ */
+export class MetricsError extends Error {
+  override readonly name = 'MetricsError';
+  readonly code: MetricsErrorCode;
+
+  constructor(code: MetricsErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/** Renders a received value for an error message: `` `-1` (number) ``, `` `"x"` (string) ``. */
+export function describe(value: unknown): string {
+  let shown: string;
+  if (typeof value === 'string') shown = JSON.stringify(value);
+  else if (typeof value === 'bigint') shown = `${value}n`;
+  else if (typeof value === 'number' || typeof value === 'symbol' || typeof value === 'function') {
+    shown = String(value);
+  } else {
+    try {
+      shown = JSON.stringify(value) ?? String(value);
+    } catch {
+      shown = String(value);
+    }
+  }
+  if (shown.length > 120) shown = `${shown.slice(0, 117)}...`;
+  const type = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
+  return `\`${shown}\` (${type})`;
+}
