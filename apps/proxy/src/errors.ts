@@ -1,0 +1,141 @@
+// The one place where failures become HTTP answers: every error code the proxy answers with, its status,
+// and how upstream failures (undici and socket errors) map to 502 / 504, to a metric reason, to an
+// outcome, and to passive removal from rotation.
+import type { ServerResponse } from 'node:http';
+
+/** Error codes in the proxy's JSON error bodies `{"error":{"code","message"}}`. */
+export type ProxyErrorCode =
+  | 'UPSTREAM_ERROR'
+  | 'UPSTREAM_TIMEOUT'
+  | 'NO_HEALTHY_UPSTREAM'
+  | 'BAD_REQUEST'
+  | 'REQUEST_TIMEOUT'
+  | 'HEADERS_TOO_LARGE'
+  | 'NOT_IMPLEMENTED'
+  | 'HTTP_VERSION_NOT_SUPPORTED'
+  | 'SHUTTING_DOWN'
+  | 'NOT_FOUND'
+  | 'METHOD_NOT_ALLOWED';
+
+/** Outcome labels (metrics `outcome`, access log `outcome`). */
+export type Outcome = 'ok' | 'upstream_error' | 'timeout' | 'no_upstream' | 'client_abort';
+
+export const STATUS: Readonly<Record<ProxyErrorCode, number>> = {
+  UPSTREAM_ERROR: 502,
+  UPSTREAM_TIMEOUT: 504,
+  NO_HEALTHY_UPSTREAM: 503,
+  BAD_REQUEST: 400,
+  REQUEST_TIMEOUT: 408,
+  HEADERS_TOO_LARGE: 431,
+  NOT_IMPLEMENTED: 501,
+  HTTP_VERSION_NOT_SUPPORTED: 505,
+  SHUTTING_DOWN: 503,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+};
+
+const MESSAGES: Readonly<Record<ProxyErrorCode, string>> = {
+  UPSTREAM_ERROR: 'the upstream server failed to answer',
+  UPSTREAM_TIMEOUT: 'the upstream server did not answer in time',
+  NO_HEALTHY_UPSTREAM: 'no healthy upstream server is available',
+  BAD_REQUEST: 'the request is malformed',
+  REQUEST_TIMEOUT: 'the request was not received in time',
+  HEADERS_TOO_LARGE: 'the request headers are too large',
+  NOT_IMPLEMENTED: 'the request method or feature is not supported',
+  HTTP_VERSION_NOT_SUPPORTED: 'the HTTP version is not supported',
+  SHUTTING_DOWN: 'the server is shutting down',
+  NOT_FOUND: 'not found',
+  METHOD_NOT_ALLOWED: 'method not allowed',
+};
+
+/** JSON error body for a code, with the default message; built once per code. */
+const BODIES = new Map<ProxyErrorCode, Buffer>(
+  (Object.keys(MESSAGES) as ProxyErrorCode[]).map((code) => [code, errorBody(code, MESSAGES[code])]),
+);
+
+export function errorBody(code: ProxyErrorCode, message: string): Buffer {
+  return Buffer.from(JSON.stringify({ error: { code, message } }));
+}
+
+/** Writes a complete JSON error response (no stack, no internal detail). */
+export function sendError(
+  res: ServerResponse,
+  code: ProxyErrorCode,
+  headers: readonly string[] = [],
+  close = false,
+): void {
+  const body = BODIES.get(code) as Buffer;
+  const out = ['content-type', 'application/json', 'content-length', String(body.length), ...headers];
+  if (close) out.push('connection', 'close');
+  res.writeHead(STATUS[code], out);
+  res.end(body);
+}
+
+/** A raw HTTP/1.1 error response for a socket that has no request object (parser errors, timeouts). */
+export function rawErrorResponse(code: ProxyErrorCode): string {
+  const body = BODIES.get(code) as Buffer;
+  return (
+    `HTTP/1.1 ${STATUS[code]} ${REASONS[STATUS[code]] ?? 'Error'}\r\n` +
+    `content-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\nvia: 1.1 roundguard\r\n\r\n` +
+    body.toString('latin1')
+  );
+}
+
+const REASONS: Readonly<Record<number, string>> = {
+  400: 'Bad Request',
+  408: 'Request Timeout',
+  431: 'Request Header Fields Too Large',
+  501: 'Not Implemented',
+  505: 'HTTP Version Not Supported',
+};
+
+/** How one upstream failure is answered and accounted. */
+export interface UpstreamFailure {
+  /** The answer when no response byte was sent yet. */
+  readonly code: 'UPSTREAM_ERROR' | 'UPSTREAM_TIMEOUT';
+  readonly status: 502 | 504;
+  readonly outcome: 'upstream_error' | 'timeout';
+  /** The `reason` label of `roundguard_upstream_errors_total` (an error code, bounded). */
+  readonly reason: string;
+  /** The upstream could not be reached at all: take it out of rotation until its next good probe. */
+  readonly connectFailure: boolean;
+}
+
+/** Error codes meaning "the upstream could not be connected to". */
+const CONNECT_FAILURES = new Set([
+  'ECONNREFUSED',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EHOSTDOWN',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EADDRNOTAVAIL',
+]);
+
+const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
+const failures = new Map<string, UpstreamFailure>();
+
+/** The code of an error: its `code` when it is a sane string, else `'UNKNOWN'`. */
+export function errorCode(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[A-Z][A-Z0-9_]{0,63}$/.test(code) ? code : 'UNKNOWN';
+}
+
+/**
+ * Maps an upstream failure (an undici or socket error) to its answer: 504 `UPSTREAM_TIMEOUT` when the
+ * upstream was too slow (headers or body timeout), else 502 `UPSTREAM_ERROR` (refused, reset, connect
+ * timeout, invalid response, ...).
+ */
+export function classifyUpstreamError(err: unknown): UpstreamFailure {
+  const reason = errorCode(err);
+  let failure = failures.get(reason);
+  if (failure === undefined) {
+    failure = TIMEOUTS.has(reason)
+      ? { code: 'UPSTREAM_TIMEOUT', status: 504, outcome: 'timeout', reason, connectFailure: false }
+      : { code: 'UPSTREAM_ERROR', status: 502, outcome: 'upstream_error', reason, connectFailure: CONNECT_FAILURES.has(reason) };
+    if (failures.size < 256) failures.set(reason, failure);
+  }
+  return failure;
+}

@@ -1,0 +1,152 @@
+// The client-facing HTTP server: validates each request, picks an upstream and hands the request to an
+// Exchange; answers parser errors and client timeouts itself.
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { logRequest } from './access-log.js';
+import { errorCode, rawErrorResponse, sendError, STATUS, type ProxyErrorCode } from './errors.js';
+import { Exchange, kExchange } from './exchange.js';
+import { clientAddress, newRequestFacts, scanRequestHeaders, upstreamRequestHeaders, VIA } from './header-rules.js';
+import type { ProxyContext } from './proxy-context.js';
+import { originFormTarget, validateRequest } from './request-validation.js';
+
+type ReqWithExchange = IncomingMessage & { [kExchange]?: Exchange };
+
+/** Reused for every request: the handler fills it synchronously and is done with it before returning. */
+const facts = newRequestFacts();
+
+function onRequestBodyTimeout(this: ReqWithExchange): void {
+  if (!this.complete) this[kExchange]?.clientTimedOut();
+}
+
+function onRequestEnd(this: ReqWithExchange): void {
+  this.socket?.setTimeout(0);
+}
+
+/** Maps a Node.js HTTP parser error to the answer (RFC 9112: 400 malformed, 431, 505, 408). */
+export function parserErrorCode(err: unknown): ProxyErrorCode {
+  switch (errorCode(err)) {
+    case 'HPE_HEADER_OVERFLOW':
+      return 'HEADERS_TOO_LARGE';
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return 'REQUEST_TIMEOUT';
+    case 'HPE_INVALID_VERSION':
+      return 'HTTP_VERSION_NOT_SUPPORTED';
+    case 'HPE_INVALID_METHOD':
+      return 'NOT_IMPLEMENTED';
+    default:
+      return 'BAD_REQUEST';
+  }
+}
+
+export function createProxyServer(ctx: ProxyContext): Server {
+  const { config, logger } = ctx;
+  const clientTimeout = config.clientTimeout;
+
+  function reject(req: IncomingMessage, res: ServerResponse, code: ProxyErrorCode, requestId: string, clientIp: string, startedAt: number): void {
+    const status = STATUS[code];
+    ctx.noUpstream.requestStarted();
+    const headers = ['x-request-id', requestId, 'via', VIA];
+    if (code === 'NO_HEALTHY_UPSTREAM') headers.push('retry-after', String(Math.max(1, Math.ceil(config.healthInterval / 1000))));
+    // The body (if any) is not read: close the connection after the answer rather than read it through.
+    sendError(res, code, headers, ctx.draining || !req.complete || code !== 'NO_HEALTHY_UPSTREAM');
+    const outcome = code === 'NO_HEALTHY_UPSTREAM' ? 'no_upstream' : 'client_abort';
+    const durationMs = performance.now() - startedAt;
+    ctx.noUpstream.requestFinished(req.method ?? 'GET', status, outcome, durationMs / 1000);
+    logRequest(logger, req, status, outcome, code, { requestId, clientIp, host: facts.host, upstreamUrl: '', bytesIn: 0, bytesOut: 0 }, durationMs, null);
+  }
+
+  function handle(req: IncomingMessage, res: ServerResponse): void {
+    const startedAt = performance.now();
+    const raw = req.rawHeaders;
+    facts.requestId = undefined;
+    facts.host = '';
+    facts.contentLength = '';
+    facts.transferEncoding = '';
+    facts.hostCount = 0;
+    facts.contentLengthCount = 0;
+    const dropped = scanRequestHeaders(raw, facts);
+    const requestId = facts.requestId ?? randomUUID();
+    const clientIp = clientAddress(req.socket.remoteAddress);
+    const invalid = validateRequest(req, facts);
+    if (invalid !== undefined) return reject(req, res, invalid, requestId, clientIp, startedAt);
+    const path = originFormTarget(req.url as string);
+    if (path === undefined) return reject(req, res, 'BAD_REQUEST', requestId, clientIp, startedAt);
+    const upstream = ctx.balancer.pick();
+    if (upstream === undefined) return reject(req, res, 'NO_HEALTHY_UPSTREAM', requestId, clientIp, startedAt);
+
+    const headers = upstreamRequestHeaders(raw, dropped, facts, clientIp, requestId);
+    const bodyLength = facts.contentLength !== '' ? Number(facts.contentLength) : facts.transferEncoding !== '' ? -1 : 0;
+    const exchange = new Exchange(ctx, req, res, upstream, requestId, clientIp, facts.host, startedAt, path, headers);
+    if (bodyLength !== 0 && !req.complete) {
+      req.setTimeout(clientTimeout, onRequestBodyTimeout);
+      req.once('end', onRequestEnd);
+    }
+    exchange.start(bodyLength);
+  }
+
+  const server = createServer(
+    {
+      requestTimeout: 0, // bodies may take long; idle time between body chunks is bounded instead
+      headersTimeout: clientTimeout,
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(clientTimeout / 4))),
+      keepAliveTimeout: 5000,
+      // A missing Host is refused by validateRequest, with the proxy's JSON error, log record and count
+      // (Node's own check answers a bare 400 that is neither logged nor counted).
+      requireHostHeader: false,
+      noDelay: true,
+    },
+    handle,
+  );
+
+  // CONNECT never reaches the request handler: Node emits 'connect', and destroys the socket without an
+  // answer when nobody listens. A proxy that is not a tunnel answers 501 (RFC 9110 9.3.6).
+  server.on('connect', (req: IncomingMessage, socket: Socket) => {
+    const startedAt = performance.now();
+    socket.on('error', () => undefined);
+    socket.end(rawErrorResponse('NOT_IMPLEMENTED'), () => socket.destroy());
+    facts.requestId = undefined;
+    facts.host = '';
+    scanRequestHeaders(req.rawHeaders, facts);
+    const status = STATUS.NOT_IMPLEMENTED;
+    const durationMs = performance.now() - startedAt;
+    ctx.noUpstream.requestStarted();
+    ctx.noUpstream.requestFinished(req.method ?? 'CONNECT', status, 'client_abort', durationMs / 1000);
+    const counters = {
+      requestId: facts.requestId ?? randomUUID(),
+      clientIp: clientAddress(socket.remoteAddress),
+      host: facts.host,
+      upstreamUrl: '',
+      bytesIn: 0,
+      bytesOut: 0,
+    };
+    logRequest(logger, req, status, 'client_abort', 'NOT_IMPLEMENTED', counters, durationMs, null);
+  });
+
+  server.on('clientError', (err: Error & { rawPacket?: Buffer }, socket: Socket) => {
+    if (errorCode(err) === 'ECONNRESET' || !socket.writable) {
+      socket.destroy(); // the client went away: nothing to answer, nothing to count
+      return;
+    }
+    const code = parserErrorCode(err);
+    const clientIp = clientAddress(socket.remoteAddress); // read before destroy(), which forgets the peer
+    if (socket.writable && !(socket as Socket & { _httpMessage?: unknown })._httpMessage) {
+      socket.end(rawErrorResponse(code));
+    }
+    socket.destroy();
+    const status = STATUS[code];
+    ctx.noUpstream.requestStarted();
+    ctx.noUpstream.requestFinished('OTHER', status, 'client_abort', 0);
+    if (logger.isLevelEnabled('info')) {
+      logger.info('request rejected', {
+        client_ip: clientIp,
+        status,
+        outcome: 'client_abort',
+        error_code: errorCode(err),
+      });
+    }
+  });
+
+  return server;
+}

@@ -1,0 +1,172 @@
+// The candidates of `pnpm bench`: what is started, how, and what it is measured on.
+//
+//   kind 'direct'  no process: wrk straight at backend 1 (one backend, so no split)
+//   kind 'proxy'   a round-robin proxy over the 3 backends (Roundguard, nginx, HAProxy)
+//   kind 'server'  an echo server measured alone, for the echo-app row (echo app vs bare node:http)
+//
+// group 'pinned' (every default row): wrk on CPU 0, the candidate and the backends on CPU 1.
+// group 'unpinned' (--workers-scaling only): nothing is pinned, so 2 workers can use both cores, but then
+// they compete with wrk and the backends; compared with each other and with nginx-w2-nopin only.
+import fs from 'node:fs';
+import path from 'node:path';
+import { HOST } from './procs.mjs';
+
+/** All known names, in run order; `--only` takes any of these. */
+export const KNOWN = [
+  'direct',
+  'roundguard',
+  'roundguard-w2',
+  'nginx',
+  'haproxy',
+  'echo',
+  'bare',
+  'roundguard-nopin',
+  'roundguard-w2-nopin',
+  'nginx-w2-nopin',
+];
+
+const fill = (tmpl, vars) => tmpl.replace(/\{\{(\w+)\}\}/g, (_, k) => String(vars[k]));
+
+/**
+ * @param {object} env
+ * @param {string} env.root            repo root
+ * @param {string} env.benchDir        scripts/bench
+ * @param {{nginx: string|null, haproxy: string|null}} env.tools
+ * @param {boolean} env.rgWorkers      whether the proxy has --workers
+ * @param {boolean} env.workersScaling --workers-scaling given
+ * @param {string[]|null} env.only     --only list, or null
+ * @param {boolean} env.quick          --quick given
+ * @returns {{ candidates: object[], skipped: string[] }}
+ */
+export function buildCandidates({ root, benchDir, tools, rgWorkers, workersScaling, only, quick }) {
+  const rgMain = path.join(root, 'apps/proxy/dist/main.js');
+  const echoMain = path.join(root, 'apps/echo/dist/main.js');
+  const both = ['small', 'large'];
+
+  const roundguard = (name, workers, group) => ({
+    name,
+    kind: 'proxy',
+    group,
+    workloads: both,
+    describe: `Roundguard, ${workers} worker${workers > 1 ? 's (node:cluster)' : ''}, json access log at info to /dev/null`,
+    // stdout carries the access log: /dev/null, as a production setup would ship it to a collector.
+    launch: ({ port, adminPort, backendPorts }) => ({
+      cmd: process.execPath,
+      args: [
+        rgMain,
+        ...['--host', HOST, '--port', String(port), '--admin-port', String(adminPort)],
+        ...['--log-format', 'json', '--log-level', 'info'],
+        ...backendPorts.flatMap((p) => ['--upstream', `http://${HOST}:${p}`]),
+        ...(workers > 1 ? ['--workers', String(workers)] : []),
+      ],
+      stdout: '/dev/null',
+    }),
+  });
+
+  const nginx = (name, workers, group) => ({
+    name,
+    kind: 'proxy',
+    group,
+    workloads: both,
+    describe: `nginx worker_processes ${workers}, upstream keepalive 64, access_log off`,
+    launch: ({ port, dir, backendPorts }) => {
+      for (const t of ['client-body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) {
+        fs.mkdirSync(path.join(dir, `tmp-${t}`), { recursive: true });
+      }
+      const conf = fill(fs.readFileSync(path.join(benchDir, 'nginx.conf.tmpl'), 'utf8'), {
+        WORKERS: workers,
+        DIR: dir,
+        PORT: port,
+        SERVERS: backendPorts.map((p) => `    server ${HOST}:${p};`).join('\n'),
+      });
+      fs.writeFileSync(path.join(dir, 'nginx.conf'), conf);
+      // -e: error log before the config is read (else nginx tries /var/log/nginx/error.log first).
+      return {
+        cmd: tools.nginx,
+        args: ['-e', path.join(dir, 'error.log'), '-p', dir, '-c', path.join(dir, 'nginx.conf')],
+      };
+    },
+  });
+
+  const haproxy = (name, threads, group) => ({
+    name,
+    kind: 'proxy',
+    group,
+    workloads: both,
+    describe: `HAProxy nbthread ${threads}, balance roundrobin, http-reuse always`,
+    launch: ({ port, dir, backendPorts }) => {
+      const cfg = fill(fs.readFileSync(path.join(benchDir, 'haproxy.cfg.tmpl'), 'utf8'), {
+        THREADS: threads,
+        PORT: port,
+        SERVERS: backendPorts.map((p, i) => `  server b${i + 1} ${HOST}:${p}`).join('\n'),
+      });
+      fs.writeFileSync(path.join(dir, 'haproxy.cfg'), cfg);
+      return { cmd: tools.haproxy, args: ['-db', '-f', path.join(dir, 'haproxy.cfg')] }; // -db: foreground
+    },
+  });
+
+  const all = {
+    direct: {
+      name: 'direct',
+      kind: 'direct',
+      group: 'pinned',
+      workloads: both,
+      describe: 'no proxy: wrk straight at backend 1 (a single backend)',
+    },
+    roundguard: roundguard('roundguard', 1, 'pinned'),
+    'roundguard-w2': roundguard('roundguard-w2', 2, 'pinned'),
+    nginx: nginx('nginx', 1, 'pinned'),
+    haproxy: haproxy('haproxy', 1, 'pinned'),
+    echo: {
+      name: 'echo',
+      kind: 'server',
+      group: 'pinned',
+      workloads: ['small'],
+      describe: 'apps/echo/dist/main.js, json logs at info to /dev/null',
+      launch: ({ port }) => ({
+        cmd: process.execPath,
+        args: [
+          echoMain,
+          '--host',
+          HOST,
+          '--port',
+          String(port),
+          '--log-format',
+          'json',
+          '--log-level',
+          'info',
+        ],
+        stdout: '/dev/null',
+      }),
+    },
+    bare: {
+      name: 'bare',
+      kind: 'server',
+      group: 'pinned',
+      workloads: ['small'],
+      describe: 'bare node:http echo, no checks (scripts/bench/bare-echo.mjs)',
+      launch: ({ port }) => ({
+        cmd: process.execPath,
+        args: [path.join(benchDir, 'bare-echo.mjs'), String(port)],
+      }),
+    },
+    'roundguard-nopin': roundguard('roundguard-nopin', 1, 'unpinned'),
+    'roundguard-w2-nopin': roundguard('roundguard-w2-nopin', 2, 'unpinned'),
+    'nginx-w2-nopin': nginx('nginx-w2-nopin', 2, 'unpinned'),
+  };
+
+  // Which names run, and why the others do not.
+  const skipped = [];
+  let names = only ?? KNOWN.filter((n) => workersScaling || all[n].group === 'pinned');
+  names = names.filter((n) => {
+    const why =
+      // --quick must stay under a minute (with `pnpm build` before it): the cluster row is left out.
+      (n === 'roundguard-w2' && quick && !only && !workersScaling && 'left out by --quick') ||
+      (n.startsWith('nginx') && !tools.nginx && 'nginx is not installed (apt-get install nginx-light)') ||
+      (n === 'haproxy' && !tools.haproxy && 'haproxy is not installed (apt-get install haproxy)') ||
+      (n.includes('-w2') && n.startsWith('roundguard') && !rgWorkers && 'the proxy has no --workers option');
+    if (why) skipped.push(`${n}: ${why}`);
+    return !why;
+  });
+  return { candidates: KNOWN.filter((n) => names.includes(n)).map((n) => all[n]), skipped };
+}
