@@ -1,0 +1,61 @@
+// --workers N (node:cluster): the primary owns the probes and the upstream state and pushes health to
+// the workers; every worker forwards. Real processes, real backends.
+import { afterEach, expect, it } from 'vitest';
+import { closeAllBackends, httpBackend, type HttpBackend } from './helpers/backends.js';
+import { getMetrics, postJson, sleep, sumOf, waitForHealth } from './helpers/http.js';
+import { startProxy, stopAllProcesses } from './helpers/processes.js';
+
+afterEach(async () => {
+  await stopAllProcesses();
+  await closeAllBackends();
+});
+
+function named(name: string): Promise<HttpBackend> {
+  return httpBackend((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json', 'x-backend': name });
+      res.end('{}');
+    });
+  });
+}
+
+const probes = (b: HttpBackend) => b.seen.filter((r) => r.url === '/health').length;
+
+it('forwards with 2 workers, probes once per interval from the primary, and spreads health to every worker', async () => {
+  const backends = await Promise.all([named('A'), named('B'), named('C')]);
+  const proxy = await startProxy([
+    '--workers', '2', '--health-interval', '300', '--health-timeout', '250',
+    ...backends.flatMap((b) => ['--upstream', b.url]),
+  ]);
+  expect(proxy.listening).toMatchObject({ workers: 2 });
+
+  // Each worker rotates on its own over the upstreams: every upstream gets its share within one pick per worker.
+  const counts: Record<string, number> = {};
+  for (let i = 0; i < 30; i++) {
+    const res = await postJson(`${proxy.url}/w`, { i });
+    expect(res.status).toBe(200);
+    const name = String(res.headers['x-backend']);
+    counts[name] = (counts[name] ?? 0) + 1;
+  }
+  for (const name of ['A', 'B', 'C']) expect(Math.abs((counts[name] ?? 0) - 10)).toBeLessThanOrEqual(2);
+
+  // Probes are not multiplied by the workers: over 1.5 s at a 300 ms interval one prober makes at most ~6.
+  const before = probes(backends[0]);
+  await sleep(1500);
+  expect(probes(backends[0]) - before).toBeLessThanOrEqual(7);
+
+  // A failed probe in the primary takes B out of every worker's rotation.
+  backends[1].healthy = false;
+  await waitForHealth(proxy.adminUrl, backends[1].url, false);
+  const countB = backends[1].count;
+  for (let i = 0; i < 12; i++) expect((await postJson(`${proxy.url}/w`, { i })).status).toBe(200);
+  expect(backends[1].count).toBe(countB);
+
+  // /metrics on the primary aggregates the workers' counters.
+  const { samples } = await getMetrics(proxy.adminUrl);
+  expect(sumOf(samples, 'roundguard_requests_total')).toBe(42);
+
+  const exit = await proxy.stop('SIGTERM');
+  expect(exit.code).toBe(0);
+});
