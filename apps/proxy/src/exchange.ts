@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { logRequest } from './access-log.js';
 import { classifyUpstreamError, errorCode, sendError, type Outcome } from './errors.js';
-import { clientResponseHeaders } from './header-rules.js';
+import { clientResponseHeaders, VIA } from './header-rules.js';
 import type { ProxyContext } from './proxy-context.js';
 import type { Upstream } from './upstreams.js';
 
@@ -236,7 +236,7 @@ export class Exchange {
     metrics.upstreamError(failure.reason);
     if (failure.connectFailure) this.ctx.balancer.markDown(this.upstream.key, failure.reason);
     if (this.state === State.AwaitingHeaders) {
-      sendError(this.res, failure.code, ['x-request-id', this.requestId, 'via', '1.1 roundguard'], this.ctx.draining || !this.req.complete);
+      sendError(this.res, failure.code, ['x-request-id', this.requestId, 'via', VIA], this.ctx.draining || !this.req.complete);
       this.finish(failure.status, failure.outcome, failure.reason);
     } else {
       // Headers are out: cut the response so the client sees an aborted body, never a "complete" one.
@@ -267,7 +267,7 @@ export class Exchange {
   clientTimedOut(): void {
     if (this.state === State.Done) return;
     if (this.state === State.AwaitingHeaders) {
-      sendError(this.res, 'REQUEST_TIMEOUT', ['x-request-id', this.requestId, 'via', '1.1 roundguard'], true);
+      sendError(this.res, 'REQUEST_TIMEOUT', ['x-request-id', this.requestId, 'via', VIA], true);
       this.finish(408, 'client_abort', 'REQUEST_TIMEOUT');
     } else {
       this.res.destroy();

@@ -123,9 +123,16 @@ export function newRequestFacts(): RequestFacts {
 
 /**
  * First pass over the client's raw headers: facts needed before building the upstream headers (the
- * request id, Host, framing headers). Fills `facts`, returns the Connection-listed names to drop.
+ * request id, Host, framing headers). Resets and fills `facts`, returns the Connection-listed names to drop.
  */
 export function scanRequestHeaders(raw: readonly string[], facts: RequestFacts): Set<string> | undefined {
+  // `facts` may be reused across requests: the scan starts it afresh.
+  facts.requestId = undefined;
+  facts.host = '';
+  facts.contentLength = '';
+  facts.transferEncoding = '';
+  facts.hostCount = 0;
+  facts.contentLengthCount = 0;
   let dropped: Set<string> | undefined;
   let requestIds = 0;
   for (let i = 0; i < raw.length; i += 2) {

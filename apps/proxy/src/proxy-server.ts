@@ -60,12 +60,6 @@ export function createProxyServer(ctx: ProxyContext): Server {
   function handle(req: IncomingMessage, res: ServerResponse): void {
     const startedAt = performance.now();
     const raw = req.rawHeaders;
-    facts.requestId = undefined;
-    facts.host = '';
-    facts.contentLength = '';
-    facts.transferEncoding = '';
-    facts.hostCount = 0;
-    facts.contentLengthCount = 0;
     const dropped = scanRequestHeaders(raw, facts);
     const requestId = facts.requestId ?? randomUUID();
     const clientIp = clientAddress(req.socket.remoteAddress);
@@ -106,8 +100,6 @@ export function createProxyServer(ctx: ProxyContext): Server {
     const startedAt = performance.now();
     socket.on('error', () => undefined);
     socket.end(rawErrorResponse('NOT_IMPLEMENTED'), () => socket.destroy());
-    facts.requestId = undefined;
-    facts.host = '';
     scanRequestHeaders(req.rawHeaders, facts);
     const status = STATUS.NOT_IMPLEMENTED;
     const durationMs = performance.now() - startedAt;

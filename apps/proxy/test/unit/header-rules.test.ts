@@ -137,3 +137,12 @@ describe('helpers', () => {
     expect(isSaneRequestId(id)).toBe(false);
   });
 });
+
+describe('scanRequestHeaders', () => {
+  it('starts reused facts afresh on every scan', () => {
+    const facts = newRequestFacts();
+    scanRequestHeaders(['Host', 'a', 'Host', 'b', 'Content-Length', '3', 'Transfer-Encoding', 'chunked', 'X-Request-Id', 'r1'], facts);
+    scanRequestHeaders(['Accept', '*/*'], facts);
+    expect(facts).toEqual(newRequestFacts());
+  });
+});
