@@ -109,8 +109,10 @@ export interface RequestFacts {
   host: string;
   /** Content-Length value as sent ('' when absent). */
   contentLength: string;
-  /** Transfer-Encoding values as sent, joined ('' when absent). */
+  /** Transfer-Encoding values as sent, joined ('' when absent or empty). */
   transferEncoding: string;
+  /** Number of Transfer-Encoding headers seen (an empty one counts: it is not the same as none). */
+  transferEncodingCount: number;
   /** Number of Host headers seen. */
   hostCount: number;
   /** Number of Content-Length headers seen. */
@@ -118,7 +120,15 @@ export interface RequestFacts {
 }
 
 export function newRequestFacts(): RequestFacts {
-  return { requestId: undefined, host: '', contentLength: '', transferEncoding: '', hostCount: 0, contentLengthCount: 0 };
+  return {
+    requestId: undefined,
+    host: '',
+    contentLength: '',
+    transferEncoding: '',
+    transferEncodingCount: 0,
+    hostCount: 0,
+    contentLengthCount: 0,
+  };
 }
 
 /**
@@ -131,6 +141,7 @@ export function scanRequestHeaders(raw: readonly string[], facts: RequestFacts):
   facts.host = '';
   facts.contentLength = '';
   facts.transferEncoding = '';
+  facts.transferEncodingCount = 0;
   facts.hostCount = 0;
   facts.contentLengthCount = 0;
   let dropped: Set<string> | undefined;
@@ -150,6 +161,7 @@ export function scanRequestHeaders(raw: readonly string[], facts: RequestFacts):
         facts.contentLength = raw[i + 1] as string;
         break;
       case Kind.TransferEncoding:
+        facts.transferEncodingCount++;
         facts.transferEncoding = facts.transferEncoding === '' ? (raw[i + 1] as string) : `${facts.transferEncoding}, ${raw[i + 1] as string}`;
         break;
       case Kind.RequestId: {

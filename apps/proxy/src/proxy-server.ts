@@ -9,7 +9,7 @@ import { errorCode, rawErrorResponse, sendError, STATUS, type ProxyErrorCode } f
 import { Exchange, kExchange } from './exchange.js';
 import { clientAddress, newRequestFacts, scanRequestHeaders, upstreamRequestHeaders, VIA } from './header-rules.js';
 import type { ProxyContext } from './proxy-context.js';
-import { originFormTarget, validateRequest } from './request-validation.js';
+import { originFormTarget, requestLineError, validateRequest } from './request-validation.js';
 
 type ReqWithExchange = IncomingMessage & { [kExchange]?: Exchange };
 
@@ -24,7 +24,7 @@ function onRequestEnd(this: ReqWithExchange): void {
   this.socket?.setTimeout(0);
 }
 
-/** Maps a Node.js HTTP parser error to the answer (RFC 9112: 400 malformed, 431, 505, 408). */
+/** Maps a Node.js HTTP parser error to the answer (RFC 9112: 400 malformed, 431, 501, 505, 408). */
 export function parserErrorCode(err: unknown): ProxyErrorCode {
   switch (errorCode(err)) {
     case 'HPE_HEADER_OVERFLOW':
@@ -32,13 +32,35 @@ export function parserErrorCode(err: unknown): ProxyErrorCode {
     case 'ERR_HTTP_REQUEST_TIMEOUT':
       return 'REQUEST_TIMEOUT';
     case 'HPE_INVALID_VERSION':
-      return 'HTTP_VERSION_NOT_SUPPORTED';
+      return requestLineError('version', rawPacketOf(err), bytesParsedOf(err));
     case 'HPE_INVALID_METHOD':
-      return 'NOT_IMPLEMENTED';
+      return requestLineError('method', rawPacketOf(err), bytesParsedOf(err));
     default:
       return 'BAD_REQUEST';
   }
 }
+
+function rawPacketOf(err: unknown): Buffer | undefined {
+  const raw = (err as { rawPacket?: unknown }).rawPacket;
+  return Buffer.isBuffer(raw) ? raw : undefined;
+}
+
+function bytesParsedOf(err: unknown): number | undefined {
+  const n = (err as { bytesParsed?: unknown }).bytesParsed;
+  return typeof n === 'number' ? n : undefined;
+}
+
+/**
+ * Set on a client socket once the proxy answered a request on it with `Connection: close` because its
+ * framing or target was in doubt: requests pipelined behind that one were parsed from bytes the proxy
+ * does not trust, and are never forwarded.
+ */
+const kRefused = Symbol('roundguard.refused');
+
+type ClientSocket = Socket & {
+  [kRefused]?: boolean;
+  _httpMessage?: (ServerResponse & { req?: IncomingMessage }) | null;
+};
 
 export function createProxyServer(ctx: ProxyContext): Server {
   const { config, logger } = ctx;
@@ -50,7 +72,9 @@ export function createProxyServer(ctx: ProxyContext): Server {
     const headers = ['x-request-id', requestId, 'via', VIA];
     if (code === 'NO_HEALTHY_UPSTREAM') headers.push('retry-after', String(Math.max(1, Math.ceil(config.healthInterval / 1000))));
     // The body (if any) is not read: close the connection after the answer rather than read it through.
-    sendError(res, code, headers, ctx.draining || !req.complete || code !== 'NO_HEALTHY_UPSTREAM');
+    const close = ctx.draining || !req.complete || code !== 'NO_HEALTHY_UPSTREAM';
+    if (close && code !== 'NO_HEALTHY_UPSTREAM') (req.socket as ClientSocket)[kRefused] = true;
+    sendError(res, code, headers, close);
     const outcome = code === 'NO_HEALTHY_UPSTREAM' ? 'no_upstream' : 'client_abort';
     const durationMs = performance.now() - startedAt;
     ctx.noUpstream.requestFinished(req.method ?? 'GET', status, outcome, durationMs / 1000);
@@ -58,6 +82,9 @@ export function createProxyServer(ctx: ProxyContext): Server {
   }
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
+    // Pipelined behind a refused request: not forwarded, not answered (the connection closes once the
+    // refusal is out).
+    if ((req.socket as ClientSocket)[kRefused] === true) return;
     const startedAt = performance.now();
     const raw = req.rawHeaders;
     const dropped = scanRequestHeaders(raw, facts);
@@ -116,14 +143,32 @@ export function createProxyServer(ctx: ProxyContext): Server {
     logRequest(logger, req, status, 'client_abort', 'NOT_IMPLEMENTED', counters, durationMs, null);
   });
 
-  server.on('clientError', (err: Error & { rawPacket?: Buffer }, socket: Socket) => {
+  server.on('clientError', (err: Error & { rawPacket?: Buffer }, socket: ClientSocket) => {
     if (errorCode(err) === 'ECONNRESET' || !socket.writable) {
       socket.destroy(); // the client went away: nothing to answer, nothing to count
       return;
     }
+    if (socket[kRefused] === true) {
+      // The request was refused (answered, logged and counted) before the parser gave up on its bytes
+      // (e.g. `Transfer-Encoding: gzip`): close once that answer is out.
+      socket.destroySoon();
+      return;
+    }
+    if (errorCode(err) === 'ERR_HTTP_REQUEST_TIMEOUT' && socket.bytesRead === 0) {
+      // A connection that never sent a byte (a browser's pre-connection, a port scan) is closed silently
+      // after --client-timeout, as nginx does: an unsolicited 408 would be read as the answer to the next
+      // request the client sends on it. Not a request: neither logged nor counted.
+      socket.destroy();
+      return;
+    }
     const code = parserErrorCode(err);
     const clientIp = clientAddress(socket.remoteAddress); // read before destroy(), which forgets the peer
-    if (socket.writable && !(socket as Socket & { _httpMessage?: unknown })._httpMessage) {
+    // Answer unless a response is already on its way: either no request is pending on the socket, or the
+    // error is in the body of the request being answered (its head was parsed and handed over, e.g. a bad
+    // chunk size) and nothing was sent for it yet. When the error is in a request pipelined behind ones
+    // still being answered, the connection is closed without an answer (they are aborted).
+    const current = socket._httpMessage;
+    if (current === undefined || current === null || (!current.headersSent && current.req?.complete === false)) {
       socket.end(rawErrorResponse(code));
     }
     socket.destroy();

@@ -282,6 +282,12 @@ describe('requests the proxy refuses', () => {
     [
       'a transfer coding other than chunked',
       'POST / HTTP/1.1\r\nhost: t\r\ntransfer-encoding: gzip\r\n\r\n',
+      400,
+      'BAD_REQUEST',
+    ],
+    [
+      'a transfer coding before chunked',
+      'POST / HTTP/1.1\r\nhost: t\r\ntransfer-encoding: gzip, chunked\r\n\r\n0\r\n\r\n',
       501,
       'NOT_IMPLEMENTED',
     ],

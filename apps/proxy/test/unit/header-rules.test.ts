@@ -146,3 +146,15 @@ describe('scanRequestHeaders', () => {
     expect(facts).toEqual(newRequestFacts());
   });
 });
+
+describe('scanRequestHeaders: framing facts', () => {
+  it('counts Transfer-Encoding headers, an empty one included, and joins their values', () => {
+    const facts = newRequestFacts();
+    scanRequestHeaders(['Transfer-Encoding', ''], facts);
+    expect(facts).toMatchObject({ transferEncoding: '', transferEncodingCount: 1 });
+    scanRequestHeaders(['transfer-encoding', 'gzip', 'TRANSFER-ENCODING', 'chunked'], facts);
+    expect(facts).toMatchObject({ transferEncoding: 'gzip, chunked', transferEncodingCount: 2 });
+    scanRequestHeaders(['Host', 'a'], facts);
+    expect(facts).toMatchObject({ transferEncoding: '', transferEncodingCount: 0 });
+  });
+});
