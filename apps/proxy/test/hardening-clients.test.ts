@@ -1,0 +1,371 @@
+// Client faults and forwarding headers, black box (issue #7, families 4 and 8): slow and silent clients,
+// aborts mid-upload and mid-download, oversized heads, pipelining, X-Forwarded-For and the other
+// forwarding headers as the upstream receives them, and error bodies that leak nothing.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closedPort, rawUpstream } from './helpers/backends.js';
+import { getMetrics, getUpstreams, sumOf, waitFor } from './helpers/http.js';
+import { startProxy, stopAllProcesses, type ProxyProcess } from './helpers/processes.js';
+import {
+  exchange,
+  expectCleanErrorBody,
+  forwardedHeaderLines,
+  openClient,
+  recordingUpstream,
+  sleep,
+  type RecordingUpstream,
+} from './helpers/raw-client.js';
+
+const NO_PROBES = ['--health-interval', '2000000000'];
+/** Short enough to keep the suite fast, long enough for a busy 2-core machine. */
+const CLIENT_TIMEOUT = 600;
+
+let upstream: RecordingUpstream;
+let proxy: ProxyProcess;
+
+beforeAll(async () => {
+  upstream = await recordingUpstream();
+  proxy = await startProxy([
+    '--upstream',
+    upstream.url,
+    '--client-timeout',
+    String(CLIENT_TIMEOUT),
+    ...NO_PROBES,
+  ]);
+});
+
+afterAll(async () => {
+  await stopAllProcesses();
+  await upstream.close();
+});
+
+let seq = 0;
+
+async function expectStillServing(): Promise<void> {
+  const path = `/alive-${++seq}`;
+  const { responses } = await exchange(proxy.port, `GET ${path} HTTP/1.1\r\nhost: t\r\n\r\n`, {
+    expectClose: false,
+  });
+  expect(responses.map((r) => [r.status, r.body])).toEqual([[200, `GET ${path}`]]);
+}
+
+async function inFlight(): Promise<number> {
+  return (await getUpstreams(proxy.adminUrl))[0]!.inFlight;
+}
+
+describe('slow and silent clients (--client-timeout)', () => {
+  it('slowloris headers: a head dripped byte by byte still gets 408 once --client-timeout has passed', async () => {
+    const client = await openClient(proxy.port);
+    const bytesBefore = upstream.totalBytes();
+    const started = Date.now();
+    const head = `GET /drip HTTP/1.1\r\nhost: t\r\n${'x-pad: 0123456789\r\n'.repeat(20)}`;
+    for (let i = 0; i < head.length && !client.closed; i += 8) {
+      await client.write(head.slice(i, i + 8));
+      await sleep(25); // every gap far below the timeout: the timeout is for the whole head
+    }
+    expect(await client.waitForClose(10_000)).toBe(true);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(CLIENT_TIMEOUT - 50);
+    const responses = client.responses();
+    expect(responses.map((r) => r.status)).toEqual([408]);
+    expectCleanErrorBody(responses[0]!.body, 'REQUEST_TIMEOUT');
+    expect(upstream.totalBytes()).toBe(bytesBefore);
+    await expectStillServing();
+  });
+
+  it('a body sent slowly but steadily is forwarded whole (the timeout is idle time between chunks)', async () => {
+    const client = await openClient(proxy.port);
+    const parts = 12;
+    await client.write(`POST /steady HTTP/1.1\r\nhost: t\r\ncontent-length: ${parts * 10}\r\n\r\n`);
+    for (let i = 0; i < parts; i++) {
+      await sleep(100); // 1.2 s in all, twice the timeout; each gap a sixth of it
+      await client.write(String(i % 10).repeat(10));
+    }
+    const responses = await client.waitForResponses(1, 10_000);
+    expect(responses.map((r) => [r.status, r.body])).toEqual([[200, 'POST /steady']]);
+    const seen = upstream.requests[upstream.requests.length - 1]!;
+    expect(seen.body).toBe(Array.from({ length: parts }, (_, i) => String(i % 10).repeat(10)).join(''));
+    client.destroy();
+  });
+
+  it('a streamed upload that stalls: 408, connection closed, the upstream request aborted', async () => {
+    const connectionsBefore = upstream.connections.length;
+    const requestsBefore = upstream.requests.length;
+    const client = await openClient(proxy.port);
+    // Over 64 KiB: streamed upstream as it arrives (not buffered first).
+    await client.write(
+      `POST /stall HTTP/1.1\r\nhost: t\r\ncontent-length: 300000\r\n\r\n${'a'.repeat(100_000)}`,
+    );
+    expect(await client.waitForClose(10_000)).toBe(true);
+    const responses = client.responses();
+    expect(responses.map((r) => r.status)).toEqual([408]);
+    expectCleanErrorBody(responses[0]!.body, 'REQUEST_TIMEOUT');
+    // The upstream got a partial request on a connection the proxy then closed; never a complete one.
+    expect(upstream.requests.length).toBe(requestsBefore);
+    const conn = upstream.connections
+      .slice(connectionsBefore)
+      .find((c) => c.bytes().toString('latin1').startsWith('POST /stall '));
+    if (conn === undefined) {
+      // a pooled connection carried it
+      const carrier = upstream.connections.find((c) => c.bytes().includes('POST /stall '));
+      expect(carrier).toBeDefined();
+      await waitFor(() => carrier!.closed, 'the upstream connection to be closed');
+    } else {
+      await waitFor(() => conn.closed, 'the upstream connection to be closed');
+    }
+    await waitFor(async () => (await inFlight()) === 0, 'inFlight to return to 0');
+    const log = await proxy.waitForRecord((r) => r.msg === 'request completed' && r.path === '/stall');
+    expect(log).toMatchObject({ status: 408, outcome: 'client_abort', error_code: 'REQUEST_TIMEOUT' });
+    await expectStillServing();
+  });
+
+  it('a connection that sends nothing is closed after --client-timeout, silently, and is not a request', async () => {
+    const before = sumOf((await getMetrics(proxy.adminUrl)).samples, 'roundguard_requests_total');
+    const recordsBefore = proxy.records.length;
+    const client = await openClient(proxy.port);
+    const started = Date.now();
+    expect(await client.waitForClose(10_000)).toBe(true);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(CLIENT_TIMEOUT - 50);
+    expect(client.data().length).toBe(0); // no unsolicited 408: a pre-connected browser would misread it
+    expect(proxy.records.slice(recordsBefore).filter((r) => r.msg === 'request rejected')).toEqual([]);
+    expect(sumOf((await getMetrics(proxy.adminUrl)).samples, 'roundguard_requests_total')).toBe(before);
+  });
+
+  it('an idle keep-alive connection after a complete request gets no 408, and still works', async () => {
+    const client = await openClient(proxy.port);
+    await client.write('GET /ka1 HTTP/1.1\r\nhost: t\r\n\r\n');
+    await client.waitForResponses(1);
+    await sleep(CLIENT_TIMEOUT * 2); // idle: governed by the 5 s keep-alive timeout, not --client-timeout
+    expect(client.closed).toBe(false);
+    await client.write('GET /ka2 HTTP/1.1\r\nhost: t\r\n\r\n');
+    const responses = await client.waitForResponses(2);
+    expect(responses.map((r) => [r.status, r.body])).toEqual([
+      [200, 'GET /ka1'],
+      [200, 'GET /ka2'],
+    ]);
+    client.destroy();
+  });
+});
+
+describe('clients that go away', () => {
+  it('aborting mid-upload aborts the upstream request (its connection closes) and inFlight returns to 0', async () => {
+    const requestsBefore = upstream.requests.length;
+    const client = await openClient(proxy.port);
+    await client.write(
+      `POST /gone-up HTTP/1.1\r\nhost: t\r\ncontent-length: 1000000\r\n\r\n${'b'.repeat(200_000)}`,
+    );
+    const carrier = await waitFor(
+      () => upstream.connections.find((c) => c.bytes().includes('POST /gone-up ')),
+      'the upload to reach the upstream',
+    );
+    client.destroy();
+    await waitFor(() => carrier.closed, 'the upstream connection to be closed');
+    expect(upstream.requests.length).toBe(requestsBefore);
+    await waitFor(async () => (await inFlight()) === 0, 'inFlight to return to 0');
+    const log = await proxy.waitForRecord((r) => r.msg === 'request completed' && r.path === '/gone-up');
+    expect(log).toMatchObject({ status: 499, outcome: 'client_abort' });
+    await expectStillServing();
+  });
+
+  it('aborting mid-download aborts the upstream request (its connection closes) and inFlight returns to 0', async () => {
+    const slow = await rawUpstream((conn) => {
+      conn.socket.write(`HTTP/1.1 200 OK\r\ncontent-length: 1000000\r\n\r\n${'d'.repeat(1000)}`);
+    });
+    const other = await startProxy(['--upstream', slow.url, ...NO_PROBES]);
+    try {
+      const client = await openClient(other.port);
+      await client.write('GET /gone-down HTTP/1.1\r\nhost: t\r\n\r\n');
+      await waitFor(() => client.data().includes('dddd'), 'the first body bytes');
+      client.destroy();
+      await waitFor(() => slow.connections[0]?.closed, 'the upstream connection to be closed');
+      await waitFor(
+        async () => (await getUpstreams(other.adminUrl))[0]!.inFlight === 0,
+        'inFlight to return to 0',
+      );
+      const log = await other.waitForRecord((r) => r.msg === 'request completed' && r.path === '/gone-down');
+      expect(log).toMatchObject({ status: 499, outcome: 'client_abort' });
+    } finally {
+      await other.stop();
+      await slow.close();
+    }
+  });
+});
+
+describe('oversized heads', () => {
+  it.each([
+    [
+      'many headers over 16 KiB in all',
+      `GET / HTTP/1.1\r\nhost: t\r\n${'x-h: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n'.repeat(600)}\r\n`,
+    ],
+    ['one header over 16 KiB', `GET / HTTP/1.1\r\nhost: t\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`],
+    ['a request line over 16 KiB', `GET /${'a'.repeat(20_000)} HTTP/1.1\r\nhost: t\r\n\r\n`],
+  ])('%s: 431, closed, nothing forwarded', async (_name, raw) => {
+    const bytesBefore = upstream.totalBytes();
+    const { responses, closed } = await exchange(proxy.port, raw);
+    expect(responses.map((r) => r.status)).toEqual([431]);
+    expectCleanErrorBody(responses[0]!.body, 'HEADERS_TOO_LARGE');
+    expect(closed).toBe(true);
+    expect(upstream.totalBytes()).toBe(bytesBefore);
+    await expectStillServing();
+  });
+});
+
+describe('pipelining', () => {
+  it('three requests in one write are each forwarded once, intact, and answered in order', async () => {
+    const requestsBefore = upstream.requests.length;
+    const { responses, closed } = await exchange(
+      proxy.port,
+      'GET /p1 HTTP/1.1\r\nhost: t\r\nx-request-id: p1\r\n\r\n' +
+        'POST /p2 HTTP/1.1\r\nhost: t\r\nx-request-id: p2\r\ncontent-length: 3\r\n\r\nabc' +
+        'PUT /p3 HTTP/1.1\r\nhost: t\r\nx-request-id: p3\r\ntransfer-encoding: chunked\r\n\r\n2\r\nde\r\n1\r\nf\r\n0\r\n\r\n',
+      { responses: 3, expectClose: false },
+    );
+    expect(responses.map((r) => [r.status, r.body, r.header('x-request-id')])).toEqual([
+      [200, 'GET /p1', 'p1'],
+      [200, 'POST /p2', 'p2'],
+      [200, 'PUT /p3', 'p3'],
+    ]);
+    expect(closed).toBe(false);
+    const seen = upstream.requests.slice(requestsBefore);
+    const byId = (id: string) => seen.find((r) => r.headerLines.includes(`x-request-id: ${id}`));
+    expect(seen).toHaveLength(3);
+    expect([byId('p1')?.requestLine, byId('p1')?.body]).toEqual(['GET /p1 HTTP/1.1', '']);
+    expect([byId('p2')?.requestLine, byId('p2')?.body]).toEqual(['POST /p2 HTTP/1.1', 'abc']);
+    expect([byId('p3')?.requestLine, byId('p3')?.body]).toEqual(['PUT /p3 HTTP/1.1', 'def']);
+  });
+
+  it.each([
+    [
+      'refused by the proxy (two Host headers)',
+      'GET /r1 HTTP/1.1\r\nhost: t\r\nhost: u\r\n\r\n',
+      400,
+      'BAD_REQUEST',
+    ],
+    [
+      'refused by the proxy (a coding before chunked)',
+      'POST /r1 HTTP/1.1\r\nhost: t\r\ntransfer-encoding: gzip, chunked\r\n\r\n0\r\n\r\n',
+      501,
+      'NOT_IMPLEMENTED',
+    ],
+    [
+      'refused by the parser (Content-Length and Transfer-Encoding)',
+      'POST /r1 HTTP/1.1\r\nhost: t\r\ncontent-length: 5\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n',
+      400,
+      'BAD_REQUEST',
+    ],
+    [
+      'refused by the parser (a Content-Length that smuggles a body)',
+      'POST /r1 HTTP/1.1\r\nhost: t\r\ncontent-length: 1, 40\r\n\r\n',
+      400,
+      'BAD_REQUEST',
+    ],
+  ])('a request pipelined after one %s is not forwarded', async (_name, first, status, code) => {
+    const bytesBefore = upstream.totalBytes();
+    const { responses, closed } = await exchange(
+      proxy.port,
+      `${first}GET /smuggled HTTP/1.1\r\nhost: t\r\n\r\nGET /smuggled2 HTTP/1.1\r\nhost: t\r\n\r\n`,
+      { responses: 3 },
+    );
+    expect(responses.map((r) => r.status)).toEqual([status]);
+    expectCleanErrorBody(responses[0]!.body, code);
+    expect(closed).toBe(true);
+    await sleep(100);
+    expect(upstream.totalBytes()).toBe(bytesBefore);
+    await expectStillServing();
+  });
+
+  it('a malformed request pipelined behind good ones closes the connection; it and later ones are never forwarded', async () => {
+    const requestsBefore = upstream.requests.length;
+    const { closed } = await exchange(
+      proxy.port,
+      'GET /good HTTP/1.1\r\nhost: t\r\n\r\nGET /bad HTTP/1.1\r\nhost: t\r\nx: a\0b\r\n\r\nGET /later HTTP/1.1\r\nhost: t\r\n\r\n',
+      { responses: 3 },
+    );
+    expect(closed).toBe(true);
+    await sleep(100);
+    const seen = upstream.requests.slice(requestsBefore).map((r) => r.requestLine);
+    // The good request may have been forwarded (and its answer lost with the connection); nothing after it.
+    expect(seen.filter((l) => !l.startsWith('GET /good '))).toEqual([]);
+    expect(
+      upstream.connections.some((c) => c.bytes().includes('/bad ') || c.bytes().includes('/later ')),
+    ).toBe(false);
+    await expectStillServing();
+  });
+});
+
+describe('X-Forwarded-For and the other forwarding headers, as the upstream receives them', () => {
+  /** [name, client header lines, expected X-Forwarded-For upstream] */
+  const cases: [string, string[], string][] = [
+    ['no X-Forwarded-For', [], '127.0.0.1'],
+    ['a client-sent list', ['x-forwarded-for: 1.2.3.4, 5.6.7.8'], '1.2.3.4, 5.6.7.8, 127.0.0.1'],
+    [
+      'several X-Forwarded-For headers, any case',
+      ['X-Forwarded-For: 1.1.1.1', 'x-forwarded-for: 2.2.2.2, 3.3.3.3', 'X-FORWARDED-FOR: 4.4.4.4'],
+      '1.1.1.1, 2.2.2.2, 3.3.3.3, 4.4.4.4, 127.0.0.1',
+    ],
+    ['garbage', ['x-forwarded-for: <script>, unknown,,'], '<script>, unknown,,, 127.0.0.1'],
+    [
+      'a spoofed peer address last',
+      ['x-forwarded-for: 10.0.0.1, 127.0.0.2'],
+      '10.0.0.1, 127.0.0.2, 127.0.0.1',
+    ],
+    ['an empty value', ['x-forwarded-for: '], '127.0.0.1'],
+  ];
+
+  it.each(cases)('%s: the rightmost entry is the real peer', async (_name, lines, xff) => {
+    const id = `xff-${++seq}`;
+    const raw = `GET /xff HTTP/1.1\r\nhost: t\r\nx-request-id: ${id}\r\n${lines.map((l) => `${l}\r\n`).join('')}\r\n`;
+    const { responses } = await exchange(proxy.port, raw, { expectClose: false });
+    expect(responses.map((r) => r.status)).toEqual([200]);
+    const seen = upstream.requests.find((r) => r.headerLines.includes(`x-request-id: ${id}`))!;
+    expect(seen.headerLines.filter((l) => /^x-forwarded-for:/i.test(l))).toEqual([`x-forwarded-for: ${xff}`]);
+    expect(xff.split(',').at(-1)!.trim()).toBe('127.0.0.1');
+  });
+
+  it('client-sent X-Forwarded-Proto, X-Forwarded-Host and Forwarded are replaced, never trusted', async () => {
+    const raw =
+      'GET /fwd HTTP/1.1\r\nhost: t\r\nx-request-id: spoof\r\n' +
+      'X-Forwarded-Proto: https\r\nx-forwarded-proto: wss\r\nX-Forwarded-Host: evil.example\r\n' +
+      'Forwarded: for=6.6.6.6;host=evil.example;proto=https\r\nforwarded: for=7.7.7.7\r\n' +
+      'via: 1.0 client-proxy\r\n\r\n';
+    const { responses } = await exchange(proxy.port, raw, { expectClose: false });
+    expect(responses.map((r) => r.status)).toEqual([200]);
+    const seen = upstream.requests.find((r) => r.headerLines.includes('x-request-id: spoof'))!;
+    expect(seen.requestLine).toBe('GET /fwd HTTP/1.1');
+    const expected = [
+      'host: t',
+      'connection: keep-alive',
+      ...forwardedHeaderLines('t', 'spoof').map((l) =>
+        l.startsWith('via:') ? 'via: 1.0 client-proxy, 1.1 roundguard' : l,
+      ),
+    ];
+    expect([...seen.headerLines].sort()).toEqual(expected.sort());
+    expect(seen.raw).not.toMatch(/evil|6\.6\.6\.6|7\.7\.7\.7|https|wss/);
+  });
+});
+
+describe('error bodies the proxy generates leak nothing', () => {
+  it('502, 503 and 504 bodies are only a code and a message', async () => {
+    const port = await closedPort();
+    const refused = await startProxy(['--upstream', `http://127.0.0.1:${port}`, ...NO_PROBES]);
+    const silent = await rawUpstream(() => undefined);
+    const slow = await startProxy(['--upstream', silent.url, '--headers-timeout', '300', ...NO_PROBES]);
+    try {
+      const first = await exchange(refused.port, 'GET /x HTTP/1.1\r\nhost: t\r\n\r\n', {
+        expectClose: false,
+      });
+      expect(first.responses.map((r) => r.status)).toEqual([502]);
+      expectCleanErrorBody(first.responses[0]!.body, 'UPSTREAM_ERROR');
+      const second = await exchange(refused.port, 'GET /x HTTP/1.1\r\nhost: t\r\n\r\n', {
+        expectClose: false,
+      });
+      expect(second.responses.map((r) => r.status)).toEqual([503]);
+      expectCleanErrorBody(second.responses[0]!.body, 'NO_HEALTHY_UPSTREAM');
+      const third = await exchange(slow.port, 'GET /x HTTP/1.1\r\nhost: t\r\n\r\n', { expectClose: false });
+      expect(third.responses.map((r) => r.status)).toEqual([504]);
+      expectCleanErrorBody(third.responses[0]!.body, 'UPSTREAM_TIMEOUT');
+    } finally {
+      await refused.stop();
+      await slow.stop();
+      await silent.close();
+    }
+  });
+});
