@@ -168,7 +168,8 @@ export function createProxyServer(ctx: ProxyContext): Server {
     // chunk size) and nothing was sent for it yet. When the error is in a request pipelined behind ones
     // still being answered, the connection is closed without an answer (they are aborted).
     const current = socket._httpMessage;
-    if (current === undefined || current === null || (!current.headersSent && current.req?.complete === false)) {
+    const pending = current !== undefined && current !== null;
+    if (!pending || (!current.headersSent && current.req?.complete === false)) {
       socket.end(rawErrorResponse(code));
     }
     socket.destroy();
