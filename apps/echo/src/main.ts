@@ -1,7 +1,6 @@
 import { isatty } from 'node:tty';
-import { createLogger, type Logger } from '@roundguard/logger';
+import { BatchedFdStream, createLogger, type Logger } from '@roundguard/logger';
 import { createHttpServerMetrics, metricsHandler } from '@roundguard/metrics';
-import { BatchedFdStream } from './log-destination.js';
 import { parseOptions, USAGE, type ParsedCommandLine } from './options.js';
 import { createEchoServer } from './server.js';
 import { gracefulShutdown, type GracefulShutdown } from './shutdown.js';
@@ -47,6 +46,8 @@ async function main(): Promise<void> {
   const destination = new BatchedFdStream(1);
   // stdout has gone away (EPIPE): there is nowhere left to report anything, keep serving.
   destination.on('error', () => {});
+  // Lines of the current loop turn are still buffered when the process exits: write them out.
+  process.on('exit', () => destination.flushSync());
   const loggerNamed = (name: string): Logger =>
     createLogger({ format: options.logFormat, level: options.logLevel, name, destination });
   let logger = loggerNamed(options.name ?? 'echo');

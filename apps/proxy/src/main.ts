@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Balancer, type HealthChecker } from '@roundguard/balancer';
-import { createLogger, type Logger } from '@roundguard/logger';
+import { BatchedFdStream, createLogger, type Logger } from '@roundguard/logger';
 import { createMetrics } from '@roundguard/metrics';
 import { createAdminServer, type AdminSources } from './admin-server.js';
 import { attachWorker, broadcastHealth, targetsMessage, WorkerQueries, type ToPrimary, type ToWorker } from './cluster.js';
@@ -46,7 +46,18 @@ function closeServer(server: Server): Promise<void> {
 
 /** What every role builds: logger, metrics, one undici pool per upstream, the balancer. */
 function createRuntime(config: ProxyConfig, logFields: Record<string, unknown> = {}) {
-  const logger: Logger = createLogger({ format: config.logFormat, level: config.logLevel, name: 'roundguard', fields: logFields });
+  // Access records are written to fd 1 with one write(2) per loop turn, not one per record. With several
+  // processes on one stdout, each write stays within PIPE_BUF and ends at a line end, so lines never mix.
+  const destination = new BatchedFdStream(1, config.workers > 1 ? { maxWriteBytes: 4096 } : {});
+  destination.on('error', () => undefined); // stdout went away (EPIPE): nowhere to report it; keep serving
+  process.on('exit', () => destination.flushSync());
+  const logger: Logger = createLogger({
+    format: config.logFormat,
+    level: config.logLevel,
+    name: 'roundguard',
+    fields: logFields,
+    destination,
+  });
   const metrics = createMetrics();
   const pools = new UpstreamPools(config, metrics);
   const balancer = new Balancer<Upstream>(pools.build(config.upstreams).upstreams);

@@ -12,11 +12,11 @@ const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
 type WriteCallback = (err?: Error | null) => void;
 
 /**
- * The logger's destination: a file descriptor (stdout) written with one `write(2)` per event-loop turn
- * instead of one per record.
+ * A log destination for a busy server: a file descriptor (stdout, or a file opened with `fs.openSync`)
+ * written with one `write(2)` per event-loop turn instead of one per record.
  *
  * Under load many requests complete in the same loop turn; a system call per access-log line, plus a
- * `Writable`'s per-chunk bookkeeping, were the largest costs of echo over a bare `node:http` server. Here each
+ * `Writable`'s per-chunk bookkeeping, cost more than formatting the record. Here each
  * line is encoded as UTF-8 straight into one reusable buffer (the line string can be collected at once),
  * and the buffer is written from `setImmediate`, so a line reaches the descriptor at most one loop turn
  * after it was logged (sooner when the buffer fills up).
@@ -34,6 +34,7 @@ export class BatchedFdStream extends EventEmitter implements NodeJS.WritableStre
   writable = true;
   destroyed = false;
   readonly #fd: number;
+  readonly #maxWrite: number;
   #buffer = Buffer.allocUnsafeSlow(BUFFER_BYTES);
   #length = 0;
   #callbacks: WriteCallback[] = [];
@@ -41,10 +42,38 @@ export class BatchedFdStream extends EventEmitter implements NodeJS.WritableStre
   /** Set while a write waits out EAGAIN: lines keep being buffered meanwhile. */
   #retrying = false;
 
-  constructor(fd: number) {
+  /**
+   * @param fd the descriptor to write to (1 for stdout).
+   * @param options.maxWriteBytes when set, no `write(2)` is larger than this, and each ends at a line
+   * boundary (unless a single line is longer). Pass 4096 (`PIPE_BUF` on Linux) when several processes
+   * share a pipe (node:cluster workers inheriting stdout): a pipe write that size or smaller is never
+   * interleaved with another process's write, so lines from different processes never mix.
+   */
+  constructor(fd: number, options: { maxWriteBytes?: number } = {}) {
     super();
+    const { maxWriteBytes } = options;
+    if (maxWriteBytes !== undefined && (!Number.isInteger(maxWriteBytes) || maxWriteBytes < 1)) {
+      throw new RangeError(`maxWriteBytes must be a positive integer, got ${String(maxWriteBytes)}`);
+    }
+    this.#maxWrite = maxWriteBytes ?? Number.POSITIVE_INFINITY;
     this.#fd = fd;
     this.isTTY = isatty(fd);
+  }
+
+  /**
+   * Writes out everything buffered now, synchronously: for a `process.on('exit')` handler, where no
+   * later loop turn comes (`process.exit()`, an uncaught exception). If the descriptor is full
+   * (EAGAIN), what does not fit is dropped: an exiting process cannot wait.
+   */
+  flushSync(): void {
+    if (this.destroyed || this.#length === 0) return;
+    let offset = 0;
+    try {
+      while (offset < this.#length) offset += this.#writeSome(offset);
+    } catch {
+      // EAGAIN or a closed descriptor while exiting: nothing more can be done.
+    }
+    this.#length = 0;
   }
 
   /** Bytes logged and not yet written. */
@@ -124,8 +153,7 @@ export class BatchedFdStream extends EventEmitter implements NodeJS.WritableStre
   #writeBuffered(callbacks: WriteCallback[]): void {
     let offset = 0;
     try {
-      while (offset < this.#length)
-        offset += writeSync(this.#fd, this.#buffer, offset, this.#length - offset);
+      while (offset < this.#length) offset += this.#writeSome(offset);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EAGAIN') {
         // A non-blocking descriptor is full: keep the rest (and anything logged meanwhile), try again later.
@@ -144,6 +172,16 @@ export class BatchedFdStream extends EventEmitter implements NodeJS.WritableStre
     }
     this.#length = 0;
     for (const cb of callbacks) cb();
+  }
+
+  /** One `write(2)` of the buffer from `offset`: all of it, or up to a line end within `maxWriteBytes`. */
+  #writeSome(offset: number): number {
+    let end = this.#length;
+    if (end - offset > this.#maxWrite) {
+      const lastNewline = this.#buffer.lastIndexOf(10, offset + this.#maxWrite - 1);
+      end = lastNewline >= offset ? lastNewline + 1 : offset + this.#maxWrite;
+    }
+    return writeSync(this.#fd, this.#buffer, offset, end - offset);
   }
 
   #fail(err: Error, callbacks: WriteCallback[]): void {
