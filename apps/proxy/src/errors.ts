@@ -13,6 +13,7 @@ export type ProxyErrorCode =
   | 'HEADERS_TOO_LARGE'
   | 'NOT_IMPLEMENTED'
   | 'HTTP_VERSION_NOT_SUPPORTED'
+  | 'EXPECTATION_FAILED'
   | 'SHUTTING_DOWN'
   | 'NOT_FOUND'
   | 'METHOD_NOT_ALLOWED';
@@ -29,6 +30,7 @@ export const STATUS: Readonly<Record<ProxyErrorCode, number>> = {
   HEADERS_TOO_LARGE: 431,
   NOT_IMPLEMENTED: 501,
   HTTP_VERSION_NOT_SUPPORTED: 505,
+  EXPECTATION_FAILED: 417,
   SHUTTING_DOWN: 503,
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
@@ -43,6 +45,7 @@ const MESSAGES: Readonly<Record<ProxyErrorCode, string>> = {
   HEADERS_TOO_LARGE: 'the request headers are too large',
   NOT_IMPLEMENTED: 'the request method or feature is not supported',
   HTTP_VERSION_NOT_SUPPORTED: 'the HTTP version is not supported',
+  EXPECTATION_FAILED: 'the expectation in the Expect header cannot be met',
   SHUTTING_DOWN: 'the server is shutting down',
   NOT_FOUND: 'not found',
   METHOD_NOT_ALLOWED: 'method not allowed',
@@ -84,6 +87,7 @@ export function rawErrorResponse(code: ProxyErrorCode): string {
 const REASONS: Readonly<Record<number, string>> = {
   400: 'Bad Request',
   408: 'Request Timeout',
+  417: 'Expectation Failed',
   431: 'Request Header Fields Too Large',
   501: 'Not Implemented',
   505: 'HTTP Version Not Supported',

@@ -116,6 +116,14 @@ export function createProxyServer(ctx: ProxyContext): Server {
     logRequest(logger, req, status, 'client_abort', 'NOT_IMPLEMENTED', counters, durationMs, null);
   });
 
+  // Node answers an Expect other than 100-continue itself with a bare 417 (no body, not logged, not
+  // counted) unless someone listens: refuse it like any other request the proxy will not forward.
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+    const startedAt = performance.now();
+    scanRequestHeaders(req.rawHeaders, facts);
+    reject(req, res, 'EXPECTATION_FAILED', facts.requestId ?? randomUUID(), clientAddress(req.socket.remoteAddress), startedAt);
+  });
+
   server.on('clientError', (err: Error & { rawPacket?: Buffer }, socket: Socket) => {
     if (errorCode(err) === 'ECONNRESET' || !socket.writable) {
       socket.destroy(); // the client went away: nothing to answer, nothing to count
