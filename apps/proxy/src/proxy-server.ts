@@ -12,6 +12,7 @@ import type { ProxyContext } from './proxy-context.js';
 import { originFormTarget, validateRequest } from './request-validation.js';
 
 type ReqWithExchange = IncomingMessage & { [kExchange]?: Exchange };
+type ResWithExchange = ServerResponse & { [kExchange]?: Exchange };
 
 /** Reused for every request: the handler fills it synchronously and is done with it before returning. */
 const facts = newRequestFacts();
@@ -130,6 +131,16 @@ export function createProxyServer(ctx: ProxyContext): Server {
       return;
     }
     const code = parserErrorCode(err);
+    // A parse error inside the body of a request being forwarded (a bad chunk) belongs to that request:
+    // it is answered (400, or its response cut) and accounted once, by its exchange.
+    const current = (socket as Socket & { _httpMessage?: ResWithExchange | null })._httpMessage;
+    const exchange = current?.[kExchange];
+    if (current != null && exchange !== undefined && !exchange.req.complete) {
+      exchange.clientTimedOut(code === 'REQUEST_TIMEOUT' ? code : 'BAD_REQUEST');
+      if (current.writableFinished) socket.destroy();
+      else current.once('finish', () => socket.destroy());
+      return;
+    }
     const clientIp = clientAddress(socket.remoteAddress); // read before destroy(), which forgets the peer
     if (socket.writable && !(socket as Socket & { _httpMessage?: unknown })._httpMessage) {
       socket.end(rawErrorResponse(code));
