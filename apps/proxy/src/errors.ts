@@ -121,10 +121,20 @@ const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
 const failures = new Map<string, UpstreamFailure>();
 
-/** The code of an error: its `code` when it is a sane string, else `'UNKNOWN'`. */
+/**
+ * The reason given to an upstream response that does not parse as HTTP/1.1: undici 7's HTTPParserError
+ * is meant to carry `HPE_<llhttp error>` but its lookup table is inverted, so its `code` is undefined.
+ */
+export const INVALID_RESPONSE_REASON = 'HPE_INVALID_RESPONSE';
+
+/**
+ * The code of an error: its `code` when it is a sane string, `HPE_INVALID_RESPONSE` for undici's
+ * code-less HTTPParserError (a malformed upstream response), else `'UNKNOWN'`.
+ */
 export function errorCode(err: unknown): string {
   const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^[A-Z][A-Z0-9_]{0,63}$/.test(code) ? code : 'UNKNOWN';
+  if (typeof code === 'string' && /^[A-Z][A-Z0-9_]{0,63}$/.test(code)) return code;
+  return (err as { name?: unknown } | null)?.name === 'HTTPParserError' ? INVALID_RESPONSE_REASON : 'UNKNOWN';
 }
 
 /**
