@@ -74,18 +74,24 @@ export function sendError(
   res.end(body);
 }
 
-/** A raw HTTP/1.1 error response for a socket that has no request object (parser errors, timeouts). */
-export function rawErrorResponse(code: ProxyErrorCode): string {
+/**
+ * A raw HTTP/1.1 error response for a socket that has no request object (parser errors, timeouts,
+ * CONNECT); `extra` is a flat `[name, value, ...]` list of more headers.
+ */
+export function rawErrorResponse(code: ProxyErrorCode, extra: readonly string[] = []): string {
   const body = BODIES.get(code) as Buffer;
+  let more = '';
+  for (let i = 0; i + 1 < extra.length; i += 2) more += `${extra[i]}: ${extra[i + 1]}\r\n`;
   return (
     `HTTP/1.1 ${STATUS[code]} ${REASONS[STATUS[code]] ?? 'Error'}\r\n` +
-    `content-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\nvia: 1.1 roundguard\r\n\r\n` +
+    `content-type: application/json\r\ncontent-length: ${body.length}\r\n${more}connection: close\r\nvia: 1.1 roundguard\r\n\r\n` +
     body.toString('latin1')
   );
 }
 
 const REASONS: Readonly<Record<number, string>> = {
   400: 'Bad Request',
+  405: 'Method Not Allowed',
   408: 'Request Timeout',
   417: 'Expectation Failed',
   431: 'Request Header Fields Too Large',
