@@ -131,11 +131,14 @@ export function createProxyServer(ctx: ProxyContext): Server {
       return;
     }
     const code = parserErrorCode(err);
-    // A parse error inside the body of a request being forwarded (a bad chunk) belongs to that request:
-    // it is answered (400, or its response cut) and accounted once, by its exchange.
+    // A parse error inside the body of a request being forwarded (a bad chunk, or the client's end of
+    // stream mid-body) belongs to that request: it is answered (400, or its response cut) and accounted
+    // once, by its exchange.
     const current = (socket as Socket & { _httpMessage?: ResWithExchange | null })._httpMessage;
     const exchange = current?.[kExchange];
     if (current != null && exchange !== undefined && !exchange.req.complete) {
+      // The client closed its side mid-body: a client abort, which the exchange accounts (499) on close.
+      if (errorCode(err) === 'HPE_INVALID_EOF_STATE') return void socket.destroy();
       exchange.clientTimedOut(code === 'REQUEST_TIMEOUT' ? code : 'BAD_REQUEST');
       if (current.writableFinished) socket.destroy();
       else current.once('finish', () => socket.destroy());
