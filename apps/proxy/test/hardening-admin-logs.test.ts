@@ -81,7 +81,12 @@ describe('the admin port', () => {
       501,
       'NOT_IMPLEMENTED',
     ],
-    ['a request line with a broken protocol name', 'GET /metrics XTTP/1.1\r\nhost: t\r\n', 400, 'BAD_REQUEST'],
+    [
+      'a request line with a broken protocol name',
+      'GET /metrics XTTP/1.1\r\nhost: t\r\n',
+      400,
+      'BAD_REQUEST',
+    ],
     ['a bad header', 'GET /metrics HTTP/1.1\r\nhost: t\r\nx-a: a\x00b\r\n', 400, 'BAD_REQUEST'],
   ])('answers %s with its exact status and code, forwarding nothing', async (_name, head, status, code) => {
     const before = forwarded();
@@ -121,12 +126,12 @@ describe('labels, log lines and forged bytes', () => {
   /** Requests sent to the proxy port in this block, each on its own connection. */
   let sent = 0;
 
-  async function send(bytes: string | Buffer): Promise<string> {
+  async function send(bytes: string | Buffer, timeoutMs = 5000): Promise<string> {
     sent++;
     const { data } = await rawExchange(
       proxy.port,
       typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes,
-      5000,
+      timeoutMs,
     );
     return data;
   }
@@ -203,6 +208,9 @@ describe('labels, log lines and forged bytes', () => {
       'SSH-2.0-OpenSSH_9.6\r\n\r\n',
     ];
     for (const bytes of rejected) await send(bytes);
+    // A client that goes away mid-body (after 200 ms): one 499 record, not also a "request rejected".
+    await send('POST /gone HTTP/1.1\r\nhost: t\r\ncontent-length: 10\r\n\r\nabc', 200);
+    await send('POST /gone HTTP/1.1\r\nhost: t\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n', 200);
     await waitFor(
       () =>
         proxy.records.filter((r) => r.msg === 'request completed' || r.msg === 'request rejected').length >=
