@@ -1,8 +1,10 @@
 // The admin server, on its own address: /metrics, /healthz, /readyz, /upstreams. It forwards nothing.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { metricsHandler } from '@roundguard/metrics';
-import { sendError } from './errors.js';
+import type { Socket } from 'node:net';
+import { errorCode, rawErrorResponse, sendError } from './errors.js';
 import type { ProxyContext } from './proxy-context.js';
+import { parserErrorCode } from './proxy-server.js';
 
 function sendJson(res: ServerResponse, status: number, value: unknown, head: boolean): void {
   const body = Buffer.from(JSON.stringify(value));
@@ -76,6 +78,18 @@ export function createAdminServer(ctx: ProxyContext, sources: AdminSources = {})
         return;
     }
   });
-  server.on('clientError', (_err, socket) => socket.destroy());
+  // CONNECT never reaches the request handler (Node destroys the socket without an answer when nobody
+  // listens): the admin server is no proxy, so CONNECT is a method not allowed like any but GET and HEAD.
+  server.on('connect', (_req: IncomingMessage, socket: Socket) => {
+    socket.on('error', () => undefined);
+    socket.end(rawErrorResponse('METHOD_NOT_ALLOWED', ['allow', 'GET, HEAD']), () => socket.destroy());
+  });
+  // Bytes that are not HTTP get a JSON 400 (431, 505, ...) and the connection closed, not a bare reset.
+  server.on('clientError', (err: Error, socket: Socket) => {
+    const busy = (socket as Socket & { _httpMessage?: unknown })._httpMessage != null;
+    if (!socket.writable || busy || errorCode(err) === 'ECONNRESET') return void socket.destroy();
+    socket.on('error', () => undefined);
+    socket.end(rawErrorResponse(parserErrorCode(err)), () => socket.destroy());
+  });
   return server;
 }

@@ -13,6 +13,7 @@ export type ProxyErrorCode =
   | 'HEADERS_TOO_LARGE'
   | 'NOT_IMPLEMENTED'
   | 'HTTP_VERSION_NOT_SUPPORTED'
+  | 'EXPECTATION_FAILED'
   | 'SHUTTING_DOWN'
   | 'NOT_FOUND'
   | 'METHOD_NOT_ALLOWED';
@@ -29,6 +30,7 @@ export const STATUS: Readonly<Record<ProxyErrorCode, number>> = {
   HEADERS_TOO_LARGE: 431,
   NOT_IMPLEMENTED: 501,
   HTTP_VERSION_NOT_SUPPORTED: 505,
+  EXPECTATION_FAILED: 417,
   SHUTTING_DOWN: 503,
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
@@ -43,6 +45,7 @@ const MESSAGES: Readonly<Record<ProxyErrorCode, string>> = {
   HEADERS_TOO_LARGE: 'the request headers are too large',
   NOT_IMPLEMENTED: 'the request method or feature is not supported',
   HTTP_VERSION_NOT_SUPPORTED: 'the HTTP version is not supported',
+  EXPECTATION_FAILED: 'the expectation in the Expect header cannot be met',
   SHUTTING_DOWN: 'the server is shutting down',
   NOT_FOUND: 'not found',
   METHOD_NOT_ALLOWED: 'method not allowed',
@@ -71,19 +74,26 @@ export function sendError(
   res.end(body);
 }
 
-/** A raw HTTP/1.1 error response for a socket that has no request object (parser errors, timeouts). */
-export function rawErrorResponse(code: ProxyErrorCode): string {
+/**
+ * A raw HTTP/1.1 error response for a socket that has no request object (parser errors, timeouts,
+ * CONNECT); `extra` is a flat `[name, value, ...]` list of more headers.
+ */
+export function rawErrorResponse(code: ProxyErrorCode, extra: readonly string[] = []): string {
   const body = BODIES.get(code) as Buffer;
+  let more = '';
+  for (let i = 0; i + 1 < extra.length; i += 2) more += `${extra[i]}: ${extra[i + 1]}\r\n`;
   return (
     `HTTP/1.1 ${STATUS[code]} ${REASONS[STATUS[code]] ?? 'Error'}\r\n` +
-    `content-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\nvia: 1.1 roundguard\r\n\r\n` +
+    `content-type: application/json\r\ncontent-length: ${body.length}\r\n${more}connection: close\r\nvia: 1.1 roundguard\r\n\r\n` +
     body.toString('latin1')
   );
 }
 
 const REASONS: Readonly<Record<number, string>> = {
   400: 'Bad Request',
+  405: 'Method Not Allowed',
   408: 'Request Timeout',
+  417: 'Expectation Failed',
   431: 'Request Header Fields Too Large',
   501: 'Not Implemented',
   505: 'HTTP Version Not Supported',
@@ -117,10 +127,20 @@ const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
 const failures = new Map<string, UpstreamFailure>();
 
-/** The code of an error: its `code` when it is a sane string, else `'UNKNOWN'`. */
+/**
+ * The reason given to an upstream response that does not parse as HTTP/1.1: undici 7's HTTPParserError
+ * is meant to carry `HPE_<llhttp error>` but its lookup table is inverted, so its `code` is undefined.
+ */
+export const INVALID_RESPONSE_REASON = 'HPE_INVALID_RESPONSE';
+
+/**
+ * The code of an error: its `code` when it is a sane string, `HPE_INVALID_RESPONSE` for undici's
+ * code-less HTTPParserError (a malformed upstream response), else `'UNKNOWN'`.
+ */
 export function errorCode(err: unknown): string {
   const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^[A-Z][A-Z0-9_]{0,63}$/.test(code) ? code : 'UNKNOWN';
+  if (typeof code === 'string' && /^[A-Z][A-Z0-9_]{0,63}$/.test(code)) return code;
+  return (err as { name?: unknown } | null)?.name === 'HTTPParserError' ? INVALID_RESPONSE_REASON : 'UNKNOWN';
 }
 
 /**

@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { logRequest } from './access-log.js';
-import { classifyUpstreamError, errorCode, sendError, type Outcome } from './errors.js';
+import { classifyUpstreamError, errorCode, sendError, STATUS, type Outcome } from './errors.js';
 import { clientResponseHeaders, VIA } from './header-rules.js';
 import type { ProxyContext } from './proxy-context.js';
 import type { Upstream } from './upstreams.js';
@@ -261,17 +261,18 @@ export class Exchange {
   }
 
   /**
-   * The client stopped sending its body for longer than `--client-timeout`: answer 408 when nothing was
-   * answered yet (the connection is closed after it), else cut the response; abort the upstream request.
+   * The client stopped sending its body for longer than `--client-timeout` (or sent a body the HTTP
+   * parser refuses, e.g. a bad chunk size: `BAD_REQUEST`): answer 408 (400) when nothing was answered yet
+   * (the connection is closed after it), else cut the response; abort the upstream request.
    */
-  clientTimedOut(): void {
+  clientTimedOut(code: 'REQUEST_TIMEOUT' | 'BAD_REQUEST' = 'REQUEST_TIMEOUT'): void {
     if (this.state === State.Done) return;
     if (this.state === State.AwaitingHeaders) {
-      sendError(this.res, 'REQUEST_TIMEOUT', ['x-request-id', this.requestId, 'via', VIA], true);
-      this.finish(408, 'client_abort', 'REQUEST_TIMEOUT');
+      sendError(this.res, code, ['x-request-id', this.requestId, 'via', VIA], true);
+      this.finish(STATUS[code], 'client_abort', code);
     } else {
       this.res.destroy();
-      this.finish(this.status, 'client_abort', 'REQUEST_TIMEOUT');
+      this.finish(this.status, 'client_abort', code);
     }
     if (this.dispatched) this.abort(new ClientAbortError());
     // Whatever the client still sends is not read: close its connection once the answer is out.

@@ -6,7 +6,7 @@
 import cluster from 'node:cluster';
 import { once } from 'node:events';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { Balancer, type HealthChecker } from '@roundguard/balancer';
 import { BatchedFdStream, createLogger, type Logger } from '@roundguard/logger';
 import { createMetrics } from '@roundguard/metrics';
@@ -94,16 +94,39 @@ function reload(ctx: ProxyContext, pools: UpstreamPools): boolean {
   }
 }
 
+/** The client connections of a server, kept so that a drain can close those that carry no request. */
+function trackConnections(server: Server): Set<Socket> {
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  return sockets;
+}
+
+/**
+ * Closes every connection that has no response in progress: idle keep-alive ones, and also those that
+ * connected and sent nothing (or only part of a request head), which Node's closeIdleConnections() leaves
+ * open (it counts them as busy) and which would otherwise hold the drain until its timeout.
+ */
+function closeUnusedConnections(proxy: Server, sockets: ReadonlySet<Socket>): void {
+  proxy.closeIdleConnections();
+  for (const socket of sockets) {
+    if ((socket as Socket & { _httpMessage?: unknown })._httpMessage == null) socket.destroy();
+  }
+}
+
 /**
  * Graceful stop of a forwarding process: stop accepting, answer in-flight requests with
- * `Connection: close`, close idle connections, wait up to the drain timeout, close what remains.
+ * `Connection: close`, close idle (and silent) connections, wait up to the drain timeout, close what
+ * remains.
  */
-async function drainProxy(ctx: ProxyContext, proxy: Server, signal: string): Promise<void> {
+async function drainProxy(ctx: ProxyContext, proxy: Server, sockets: ReadonlySet<Socket>, signal: string): Promise<void> {
   const { config, logger } = ctx;
   ctx.draining = true;
   logger.info('draining', { signal, in_flight: ctx.inFlight, drain_timeout_ms: config.drainTimeout });
   const closed = closeServer(proxy);
-  proxy.closeIdleConnections();
+  closeUnusedConnections(proxy, sockets);
   const idle = new Promise<void>((resolve) => {
     if (ctx.inFlight === 0) resolve();
     else ctx.onIdle = resolve;
@@ -131,6 +154,7 @@ async function runSingle(config: ProxyConfig): Promise<void> {
   const { logger, pools, ctx } = createRuntime(config);
   const checker = startHealthChecks(ctx);
   const proxy = createProxyServer(ctx);
+  const sockets = trackConnections(proxy);
   const admin = createAdminServer(ctx);
   let address: AddressInfo;
   let adminAddress: AddressInfo;
@@ -142,7 +166,7 @@ async function runSingle(config: ProxyConfig): Promise<void> {
     return exit(logger, 1);
   }
   onStopSignals(async (signal) => {
-    await drainProxy(ctx, proxy, signal);
+    await drainProxy(ctx, proxy, sockets, signal);
     await shutdownCommon(checker, admin, pools);
     logger.info('stopped', { signal });
     await exit(logger, 0);
@@ -243,6 +267,7 @@ async function runWorker(config: ProxyConfig): Promise<void> {
   const { logger, pools, ctx } = createRuntime(config, { role: 'worker' });
   attachWorker(ctx, pools);
   const proxy = createProxyServer(ctx);
+  const sockets = trackConnections(proxy);
   let address: AddressInfo;
   try {
     address = await listen(proxy, config.port, config.host);
@@ -252,7 +277,7 @@ async function runWorker(config: ProxyConfig): Promise<void> {
   }
   process.send?.({ t: 'listening', port: address.port, address: address.address } satisfies ToPrimary);
   onStopSignals(async (signal) => {
-    await drainProxy(ctx, proxy, signal);
+    await drainProxy(ctx, proxy, sockets, signal);
     await pools.closeAll(1000);
     logger.debug('worker stopped', { signal });
     await exit(logger, 0);

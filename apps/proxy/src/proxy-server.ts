@@ -12,6 +12,7 @@ import type { ProxyContext } from './proxy-context.js';
 import { originFormTarget, requestLineError, validateRequest } from './request-validation.js';
 
 type ReqWithExchange = IncomingMessage & { [kExchange]?: Exchange };
+type ResWithExchange = ServerResponse & { [kExchange]?: Exchange };
 
 /** Reused for every request: the handler fills it synchronously and is done with it before returning. */
 const facts = newRequestFacts();
@@ -143,6 +144,14 @@ export function createProxyServer(ctx: ProxyContext): Server {
     logRequest(logger, req, status, 'client_abort', 'NOT_IMPLEMENTED', counters, durationMs, null);
   });
 
+  // Node answers an Expect other than 100-continue itself with a bare 417 (no body, not logged, not
+  // counted) unless someone listens: refuse it like any other request the proxy will not forward.
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+    const startedAt = performance.now();
+    scanRequestHeaders(req.rawHeaders, facts);
+    reject(req, res, 'EXPECTATION_FAILED', facts.requestId ?? randomUUID(), clientAddress(req.socket.remoteAddress), startedAt);
+  });
+
   server.on('clientError', (err: Error & { rawPacket?: Buffer }, socket: ClientSocket) => {
     if (errorCode(err) === 'ECONNRESET' || !socket.writable) {
       socket.destroy(); // the client went away: nothing to answer, nothing to count
@@ -162,12 +171,24 @@ export function createProxyServer(ctx: ProxyContext): Server {
       return;
     }
     const code = parserErrorCode(err);
+    // A parse error inside the body of a request being forwarded (a bad chunk, or the client's end of
+    // stream mid-body) belongs to that request: it is answered (400, or its response cut) and accounted
+    // once, by its exchange.
+    const current = socket._httpMessage;
+    const exchange = (current as ResWithExchange | null | undefined)?.[kExchange];
+    if (current != null && exchange !== undefined && !exchange.req.complete) {
+      // The client closed its side mid-body: a client abort, which the exchange accounts (499) on close.
+      if (errorCode(err) === 'HPE_INVALID_EOF_STATE') return void socket.destroy();
+      exchange.clientTimedOut(code === 'REQUEST_TIMEOUT' ? code : 'BAD_REQUEST');
+      if (current.writableFinished) socket.destroy();
+      else current.once('finish', () => socket.destroy());
+      return;
+    }
     const clientIp = clientAddress(socket.remoteAddress); // read before destroy(), which forgets the peer
     // Answer unless a response is already on its way: either no request is pending on the socket, or the
     // error is in the body of the request being answered (its head was parsed and handed over, e.g. a bad
     // chunk size) and nothing was sent for it yet. When the error is in a request pipelined behind ones
     // still being answered, the connection is closed without an answer (they are aborted).
-    const current = socket._httpMessage;
     const pending = current !== undefined && current !== null;
     if (!pending || (!current.headersSent && current.req?.complete === false)) {
       socket.end(rawErrorResponse(code));
