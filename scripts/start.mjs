@@ -13,14 +13,21 @@ let stopping = false;
 
 function run(label, file, args) {
   // detached: a terminal's Ctrl-C reaches only this script, which then stops the children in order.
-  const child = spawn(process.execPath, [file, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  const forward = (stream, out) => createInterface({ input: stream }).on('line', (line) => out.write(`${line}\n`));
+  const child = spawn(process.execPath, [file, ...args], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  const forward = (stream, out) =>
+    createInterface({ input: stream }).on('line', (line) => out.write(`${line}\n`));
   forward(child.stdout, process.stdout);
   forward(child.stderr, process.stderr);
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   exited.then(({ code, signal }) => {
     if (!stopping) {
-      process.stderr.write(`${label} exited unexpectedly (code ${code}, signal ${signal}); stopping everything\n`);
+      process.stderr.write(
+        `${label} exited unexpectedly (code ${code}, signal ${signal}); stopping everything\n`,
+      );
       void stop(1);
     }
   });
@@ -48,7 +55,10 @@ async function stop(code = 0) {
   if (stopping) return;
   stopping = true;
   // The proxy drains first, so no request in flight loses its backend; then the backends stop.
-  for (const group of [children.filter((c) => c.label === 'proxy'), children.filter((c) => c.label !== 'proxy')]) {
+  for (const group of [
+    children.filter((c) => c.label === 'proxy'),
+    children.filter((c) => c.label !== 'proxy'),
+  ]) {
     for (const { child } of group) if (child.exitCode === null) child.kill('SIGTERM');
     await Promise.all(group.map((c) => c.exited));
   }
@@ -67,7 +77,12 @@ for (const port of [3001, 3002, 3003]) {
 }
 try {
   await Promise.all([3001, 3002, 3003].map((port) => waitFor(`http://127.0.0.1:${port}/health`)));
-  run('proxy', 'apps/proxy/dist/main.js', ['--config', 'apps/proxy/config/default.json', '--log-format', format]);
+  run('proxy', 'apps/proxy/dist/main.js', [
+    '--config',
+    'apps/proxy/config/default.json',
+    '--log-format',
+    format,
+  ]);
   await waitFor('http://127.0.0.1:9090/readyz');
 } catch (err) {
   process.stderr.write(`pnpm start: ${err.message}\n`);

@@ -8,7 +8,11 @@ import { parserErrorCode } from './proxy-server.js';
 
 function sendJson(res: ServerResponse, status: number, value: unknown, head: boolean): void {
   const body = Buffer.from(JSON.stringify(value));
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': body.length, 'cache-control': 'no-store' });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': body.length,
+    'cache-control': 'no-store',
+  });
   res.end(head ? undefined : body);
 }
 
@@ -45,39 +49,63 @@ export function createAdminServer(ctx: ProxyContext, sources: AdminSources = {})
     if (sources.metricsText === undefined) return ownMetrics(req, res);
     sources.metricsText().then(
       ({ contentType, body }) => {
-        res.writeHead(200, { 'content-type': contentType, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+        res.writeHead(200, {
+          'content-type': contentType,
+          'content-length': Buffer.byteLength(body),
+          'cache-control': 'no-store',
+        });
         res.end(head ? undefined : body);
       },
       (err: unknown) => {
         ctx.logger.error('metrics collection failed', { err });
         if (!res.headersSent) {
-          sendJson(res, 500, { error: { code: 'METRICS_COLLECTION_FAILED', message: 'metrics could not be collected' } }, head);
+          sendJson(
+            res,
+            500,
+            { error: { code: 'METRICS_COLLECTION_FAILED', message: 'metrics could not be collected' } },
+            head,
+          );
         }
       },
     );
   };
-  const server = createServer({ requestTimeout: 10_000, headersTimeout: 5_000 }, (req: IncomingMessage, res: ServerResponse) => {
-    const path = (req.url ?? '/').split('?')[0];
-    const known = path === '/metrics' || path === '/healthz' || path === '/readyz' || path === '/upstreams';
-    if (!known) return sendError(res, 'NOT_FOUND');
-    if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, 'METHOD_NOT_ALLOWED', ['allow', 'GET, HEAD']);
-    const head = req.method === 'HEAD';
-    switch (path) {
-      case '/metrics':
-        return metrics(req, res, head);
-      case '/healthz':
-        return sendJson(res, 200, { status: 'ok' }, head);
-      case '/readyz': {
-        const healthy = ctx.balancer.healthyCount;
-        const ready = healthy > 0 && !ctx.draining;
-        return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : ctx.draining ? 'draining' : 'no healthy upstream', healthyUpstreams: healthy }, head);
+  const server = createServer(
+    { requestTimeout: 10_000, headersTimeout: 5_000 },
+    (req: IncomingMessage, res: ServerResponse) => {
+      const path = (req.url ?? '/').split('?')[0];
+      const known = path === '/metrics' || path === '/healthz' || path === '/readyz' || path === '/upstreams';
+      if (!known) return sendError(res, 'NOT_FOUND');
+      if (req.method !== 'GET' && req.method !== 'HEAD')
+        return sendError(res, 'METHOD_NOT_ALLOWED', ['allow', 'GET, HEAD']);
+      const head = req.method === 'HEAD';
+      switch (path) {
+        case '/metrics':
+          return metrics(req, res, head);
+        case '/healthz':
+          return sendJson(res, 200, { status: 'ok' }, head);
+        case '/readyz': {
+          const healthy = ctx.balancer.healthyCount;
+          const ready = healthy > 0 && !ctx.draining;
+          return sendJson(
+            res,
+            ready ? 200 : 503,
+            {
+              status: ready ? 'ready' : ctx.draining ? 'draining' : 'no healthy upstream',
+              healthyUpstreams: healthy,
+            },
+            head,
+          );
+        }
+        default:
+          if (sources.inFlight === undefined)
+            return sendJson(res, 200, { upstreams: upstreamsReport(ctx) }, head);
+          void sources
+            .inFlight()
+            .then((counts) => sendJson(res, 200, { upstreams: upstreamsReport(ctx, counts) }, head));
+          return;
       }
-      default:
-        if (sources.inFlight === undefined) return sendJson(res, 200, { upstreams: upstreamsReport(ctx) }, head);
-        void sources.inFlight().then((counts) => sendJson(res, 200, { upstreams: upstreamsReport(ctx, counts) }, head));
-        return;
-    }
-  });
+    },
+  );
   // CONNECT never reaches the request handler (Node destroys the socket without an answer when nobody
   // listens): the admin server is no proxy, so CONNECT is a method not allowed like any but GET and HEAD.
   server.on('connect', (_req: IncomingMessage, socket: Socket) => {

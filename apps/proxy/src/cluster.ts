@@ -31,7 +31,10 @@ const QUERY_TIMEOUT_MS = 2000;
 /** Primary side: fans a query out to every live worker and collects the answers (bounded in time). */
 export class WorkerQueries {
   #next = 1;
-  readonly #pending = new Map<number, { answers: unknown[]; expected: number; done: (answers: unknown[]) => void }>();
+  readonly #pending = new Map<
+    number,
+    { answers: unknown[]; expected: number; done: (answers: unknown[]) => void }
+  >();
 
   /** Handles a worker's answer; returns false for messages that are not answers. */
   accept(message: ToPrimary): boolean {
@@ -45,7 +48,9 @@ export class WorkerQueries {
   }
 
   ask<A>(t: 'metrics?' | 'inflight?'): Promise<A[]> {
-    const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && w.isConnected());
+    const workers = Object.values(cluster.workers ?? {}).filter(
+      (w): w is Worker => w !== undefined && w.isConnected(),
+    );
     if (workers.length === 0) return Promise.resolve([]);
     const id = this.#next++;
     return new Promise<A[]>((resolve) => {
@@ -62,7 +67,10 @@ export class WorkerQueries {
 
   /** The Prometheus exposition of the primary's registry merged with every worker's. */
   async metricsText(ctx: ProxyContext): Promise<{ contentType: string; body: string }> {
-    const [own, workers] = await Promise.all([ctx.metrics.registry.getMetricsAsJSON(), this.ask<MetricsJson>('metrics?')]);
+    const [own, workers] = await Promise.all([
+      ctx.metrics.registry.getMetricsAsJSON(),
+      this.ask<MetricsJson>('metrics?'),
+    ]);
     const registry = AggregatorRegistry.aggregate([own, ...workers]);
     return { contentType: registry.contentType, body: await registry.metrics() };
   }
@@ -80,7 +88,8 @@ export class WorkerQueries {
 /** Primary side: keeps every worker's balancer in step with the primary's. */
 export function broadcastHealth(ctx: ProxyContext): void {
   ctx.balancer.onChange((key, healthy, reason) => {
-    const message: ToWorker = reason === undefined ? { t: 'health', key, healthy } : { t: 'health', key, healthy, reason };
+    const message: ToWorker =
+      reason === undefined ? { t: 'health', key, healthy } : { t: 'health', key, healthy, reason };
     for (const w of Object.values(cluster.workers ?? {})) if (w?.isConnected()) w.send(message);
   });
 }
@@ -89,7 +98,11 @@ export function broadcastHealth(ctx: ProxyContext): void {
 export function targetsMessage(ctx: ProxyContext): ToWorker {
   const health: Record<string, boolean> = {};
   for (const u of ctx.balancer.targets()) health[u.key] = ctx.balancer.isHealthy(u.key);
-  return { t: 'targets', upstreams: ctx.balancer.targets().map((u) => ({ url: u.url, weight: u.weight })), health };
+  return {
+    t: 'targets',
+    upstreams: ctx.balancer.targets().map((u) => ({ url: u.url, weight: u.weight })),
+    health,
+  };
 }
 
 /**
@@ -108,12 +121,17 @@ export function attachWorker(ctx: ProxyContext, pools: UpstreamPools): void {
   };
   ctx.balancer.onChange((key, healthy, reason) => {
     // A local markDown (a connect failure while forwarding) goes to the primary, which tells everyone.
-    if (!applying && !healthy) process.send?.({ t: 'markDown', key, reason: reason ?? 'connect failure' } satisfies ToPrimary);
+    if (!applying && !healthy)
+      process.send?.({ t: 'markDown', key, reason: reason ?? 'connect failure' } satisfies ToPrimary);
   });
   process.on('message', (message: ToWorker) => {
     switch (message.t) {
       case 'health':
-        apply(() => (message.healthy ? ctx.balancer.markUp(message.key) : ctx.balancer.markDown(message.key, message.reason ?? 'down')));
+        apply(() =>
+          message.healthy
+            ? ctx.balancer.markUp(message.key)
+            : ctx.balancer.markDown(message.key, message.reason ?? 'down'),
+        );
         break;
       case 'targets': {
         const { upstreams, removed } = pools.build(message.upstreams);
@@ -128,7 +146,9 @@ export function attachWorker(ctx: ProxyContext, pools: UpstreamPools): void {
         break;
       }
       case 'metrics?':
-        void ctx.metrics.registry.getMetricsAsJSON().then((metrics) => process.send?.({ t: 'metrics', id: message.id, metrics } satisfies ToPrimary));
+        void ctx.metrics.registry
+          .getMetricsAsJSON()
+          .then((metrics) => process.send?.({ t: 'metrics', id: message.id, metrics } satisfies ToPrimary));
         break;
       case 'inflight?': {
         const counts: Record<string, number> = {};

@@ -154,7 +154,13 @@ export function classifyUpstreamError(err: unknown): UpstreamFailure {
   if (failure === undefined) {
     failure = TIMEOUTS.has(reason)
       ? { code: 'UPSTREAM_TIMEOUT', status: 504, outcome: 'timeout', reason, connectFailure: false }
-      : { code: 'UPSTREAM_ERROR', status: 502, outcome: 'upstream_error', reason, connectFailure: CONNECT_FAILURES.has(reason) };
+      : {
+          code: 'UPSTREAM_ERROR',
+          status: 502,
+          outcome: 'upstream_error',
+          reason,
+          connectFailure: CONNECT_FAILURES.has(reason),
+        };
     if (failures.size < 256) failures.set(reason, failure);
   }
   return failure;

@@ -236,7 +236,12 @@ export class Exchange {
     metrics.upstreamError(failure.reason);
     if (failure.connectFailure) this.ctx.balancer.markDown(this.upstream.key, failure.reason);
     if (this.state === State.AwaitingHeaders) {
-      sendError(this.res, failure.code, ['x-request-id', this.requestId, 'via', VIA], this.ctx.draining || !this.req.complete);
+      sendError(
+        this.res,
+        failure.code,
+        ['x-request-id', this.requestId, 'via', VIA],
+        this.ctx.draining || !this.req.complete,
+      );
       this.finish(failure.status, failure.outcome, failure.reason);
     } else {
       // Headers are out: cut the response so the client sees an aborted body, never a "complete" one.
@@ -293,7 +298,16 @@ export class Exchange {
     ctx.inFlight--;
     const durationMs = performance.now() - this.startedAt;
     conn.metrics.requestFinished(this.req.method ?? 'GET', status, outcome, durationMs / 1000);
-    logRequest(ctx.logger, this.req, status, outcome, error, this, durationMs, this.headersAt === 0 ? null : this.headersAt - this.startedAt);
+    logRequest(
+      ctx.logger,
+      this.req,
+      status,
+      outcome,
+      error,
+      this,
+      durationMs,
+      this.headersAt === 0 ? null : this.headersAt - this.startedAt,
+    );
     if (ctx.inFlight === 0) ctx.onIdle();
   }
 }

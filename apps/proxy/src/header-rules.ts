@@ -162,7 +162,10 @@ export function scanRequestHeaders(raw: readonly string[], facts: RequestFacts):
         break;
       case Kind.TransferEncoding:
         facts.transferEncodingCount++;
-        facts.transferEncoding = facts.transferEncoding === '' ? (raw[i + 1] as string) : `${facts.transferEncoding}, ${raw[i + 1] as string}`;
+        facts.transferEncoding =
+          facts.transferEncoding === ''
+            ? (raw[i + 1] as string)
+            : `${facts.transferEncoding}, ${raw[i + 1] as string}`;
         break;
       case Kind.RequestId: {
         requestIds++;
@@ -181,7 +184,9 @@ export function scanRequestHeaders(raw: readonly string[], facts: RequestFacts):
 /** The client's address as it goes in X-Forwarded-For: IPv4-mapped IPv6 addresses shown as IPv4. */
 export function clientAddress(remoteAddress: string | undefined): string {
   if (remoteAddress === undefined) return 'unknown';
-  return remoteAddress.startsWith('::ffff:') && remoteAddress.includes('.') ? remoteAddress.slice(7) : remoteAddress;
+  return remoteAddress.startsWith('::ffff:') && remoteAddress.includes('.')
+    ? remoteAddress.slice(7)
+    : remoteAddress;
 }
 
 /** RFC 7239 `for=` node: IPv6 addresses are bracketed and quoted. */
@@ -272,7 +277,8 @@ export function clientResponseHeaders(raw: readonly Buffer[], requestId: string,
       case Kind.XForwardedFor:
       case Kind.Replaced:
       case Kind.Expect:
-        if (dropped !== undefined && dropped.has(name.toLowerCase()) && !isProtected(name.toLowerCase())) break;
+        if (dropped !== undefined && dropped.has(name.toLowerCase()) && !isProtected(name.toLowerCase()))
+          break;
         out.push(name, (raw[i + 1] as Buffer).toString('latin1'));
         break;
       case Kind.Via: {

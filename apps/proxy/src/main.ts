@@ -11,7 +11,14 @@ import { Balancer, type HealthChecker } from '@roundguard/balancer';
 import { BatchedFdStream, createLogger, type Logger } from '@roundguard/logger';
 import { createMetrics } from '@roundguard/metrics';
 import { createAdminServer, type AdminSources } from './admin-server.js';
-import { attachWorker, broadcastHealth, targetsMessage, WorkerQueries, type ToPrimary, type ToWorker } from './cluster.js';
+import {
+  attachWorker,
+  broadcastHealth,
+  targetsMessage,
+  WorkerQueries,
+  type ToPrimary,
+  type ToWorker,
+} from './cluster.js';
 import { startHealthChecks } from './health.js';
 import { HelpRequested, OptionsError, reloadUpstreams, resolveConfig, type ProxyConfig } from './options.js';
 import { ProxyContext } from './proxy-context.js';
@@ -76,7 +83,9 @@ async function exit(logger: Logger, code: number): Promise<never> {
 function reload(ctx: ProxyContext, pools: UpstreamPools): boolean {
   const { config, logger, balancer } = ctx;
   if (config.configFile === undefined || config.upstreamsSource !== 'file') {
-    logger.warn('SIGHUP ignored: upstreams do not come from a config file', { source: config.upstreamsSource });
+    logger.warn('SIGHUP ignored: upstreams do not come from a config file', {
+      source: config.upstreamsSource,
+    });
     return false;
   }
   try {
@@ -86,10 +95,15 @@ function reload(ctx: ProxyContext, pools: UpstreamPools): boolean {
     balancer.setTargets(upstreams);
     for (const u of upstreams) if (!before.has(u.key)) u.conn.metrics.setUp(balancer.isHealthy(u.key));
     void pools.retire(removed);
-    logger.info('config reloaded', { upstreams: upstreams.map((u) => u.url), removed: removed.map((c) => c.url) });
+    logger.info('config reloaded', {
+      upstreams: upstreams.map((u) => u.url),
+      removed: removed.map((c) => c.url),
+    });
     return true;
   } catch (err) {
-    logger.error('config reload failed; keeping the current upstreams', { err: err instanceof OptionsError ? err.message : err });
+    logger.error('config reload failed; keeping the current upstreams', {
+      err: err instanceof OptionsError ? err.message : err,
+    });
     return false;
   }
 }
@@ -121,7 +135,12 @@ function closeUnusedConnections(proxy: Server, sockets: ReadonlySet<Socket>): vo
  * `Connection: close`, close idle (and silent) connections, wait up to the drain timeout, close what
  * remains.
  */
-async function drainProxy(ctx: ProxyContext, proxy: Server, sockets: ReadonlySet<Socket>, signal: string): Promise<void> {
+async function drainProxy(
+  ctx: ProxyContext,
+  proxy: Server,
+  sockets: ReadonlySet<Socket>,
+  signal: string,
+): Promise<void> {
   const { config, logger } = ctx;
   ctx.draining = true;
   logger.info('draining', { signal, in_flight: ctx.inFlight, drain_timeout_ms: config.drainTimeout });
@@ -132,7 +151,9 @@ async function drainProxy(ctx: ProxyContext, proxy: Server, sockets: ReadonlySet
     else ctx.onIdle = resolve;
   });
   let timedOut = false;
-  const deadline = new Promise<void>((resolve) => setTimeout(() => ((timedOut = true), resolve()), config.drainTimeout).unref());
+  const deadline = new Promise<void>((resolve) =>
+    setTimeout(() => ((timedOut = true), resolve()), config.drainTimeout).unref(),
+  );
   await Promise.race([Promise.all([idle, closed]), deadline]);
   if (timedOut) logger.warn('drain timeout: closing remaining connections', { in_flight: ctx.inFlight });
   proxy.closeAllConnections();
@@ -176,7 +197,13 @@ async function runSingle(config: ProxyConfig): Promise<void> {
   logListening(logger, config, address, adminAddress, 1);
 }
 
-function logListening(logger: Logger, config: ProxyConfig, address: AddressInfo, admin: AddressInfo, workers: number): void {
+function logListening(
+  logger: Logger,
+  config: ProxyConfig,
+  address: AddressInfo,
+  admin: AddressInfo,
+  workers: number,
+): void {
   logger.info('listening', {
     host: address.address,
     port: address.port,
@@ -188,7 +215,11 @@ function logListening(logger: Logger, config: ProxyConfig, address: AddressInfo,
   });
 }
 
-async function shutdownCommon(checker: HealthChecker<Upstream>, admin: Server, pools: UpstreamPools): Promise<void> {
+async function shutdownCommon(
+  checker: HealthChecker<Upstream>,
+  admin: Server,
+  pools: UpstreamPools,
+): Promise<void> {
   const closing = closeServer(admin);
   admin.closeAllConnections();
   await Promise.all([checker.stop(), closing, pools.closeAll(1000)]);
@@ -200,7 +231,10 @@ async function runPrimary(config: ProxyConfig): Promise<void> {
   const queries = new WorkerQueries();
   const checker = startHealthChecks(ctx);
   broadcastHealth(ctx);
-  const sources: AdminSources = { metricsText: () => queries.metricsText(ctx), inFlight: () => queries.inFlight() };
+  const sources: AdminSources = {
+    metricsText: () => queries.metricsText(ctx),
+    inFlight: () => queries.inFlight(),
+  };
   const admin = createAdminServer(ctx, sources);
   let stopping = false;
   let listening: { port: number; address: string } | undefined;
@@ -236,7 +270,13 @@ async function runPrimary(config: ProxyConfig): Promise<void> {
     workersListening++;
     if (workersListening < config.workers || listening === undefined) return;
     onlineSent = true;
-    logListening(logger, config, { port: listening.port, address: listening.address, family: '' }, adminAddress, config.workers);
+    logListening(
+      logger,
+      config,
+      { port: listening.port, address: listening.address, family: '' },
+      adminAddress,
+      config.workers,
+    );
   };
   for (let i = 0; i < config.workers; i++) fork();
 
@@ -258,7 +298,8 @@ async function runPrimary(config: ProxyConfig): Promise<void> {
   });
   process.on('SIGHUP', () => {
     if (!reload(ctx, pools)) return;
-    for (const w of Object.values(cluster.workers ?? {})) if (w?.isConnected()) w.send(targetsMessage(ctx) satisfies ToWorker);
+    for (const w of Object.values(cluster.workers ?? {}))
+      if (w?.isConnected()) w.send(targetsMessage(ctx) satisfies ToWorker);
   });
 }
 

@@ -47,7 +47,8 @@ type Kind = 'port' | 'ms' | 'string' | 'path' | 'upstream' | 'format' | 'level' 
 
 interface OptionSpec {
   /** camelCase key, as in the config file. */
-  readonly key: Exclude<keyof ProxyConfig, 'upstreamsSource' | 'upstreams' | 'configFile'> | 'upstreams' | 'configFile';
+  readonly key:
+    Exclude<keyof ProxyConfig, 'upstreamsSource' | 'upstreams' | 'configFile'> | 'upstreams' | 'configFile';
   readonly flag: string;
   readonly env?: string;
   readonly kind: Kind;
@@ -58,23 +59,112 @@ const MAX_MS = 2_147_483_647;
 
 /** Every option: its flag, environment variable, config key and kind. The order is the `--help` order. */
 export const OPTIONS: readonly OptionSpec[] = [
-  { key: 'configFile', flag: '--config', env: 'ROUNDGUARD_CONFIG', kind: 'file', help: 'JSON config file (keys as below, camelCase)' },
-  { key: 'port', flag: '--port', env: 'ROUNDGUARD_PORT', kind: 'port', help: 'listen port, 0 = any free port (default 8080)' },
-  { key: 'host', flag: '--host', env: 'ROUNDGUARD_HOST', kind: 'string', help: 'listen address (default 0.0.0.0)' },
-  { key: 'upstreams', flag: '--upstream', env: 'ROUNDGUARD_UPSTREAMS', kind: 'upstream', help: 'upstream base URL http://host:port (repeatable; env: comma-separated)' },
-  { key: 'adminPort', flag: '--admin-port', env: 'ROUNDGUARD_ADMIN_PORT', kind: 'port', help: 'admin server port (default 9090)' },
-  { key: 'adminHost', flag: '--admin-host', env: 'ROUNDGUARD_ADMIN_HOST', kind: 'string', help: 'admin server address (default 127.0.0.1)' },
-  { key: 'healthPath', flag: '--health-path', kind: 'path', help: 'liveness path probed with GET (default /health)' },
-  { key: 'healthInterval', flag: '--health-interval', kind: 'ms', help: 'ms between probes of one upstream (default 2000)' },
+  {
+    key: 'configFile',
+    flag: '--config',
+    env: 'ROUNDGUARD_CONFIG',
+    kind: 'file',
+    help: 'JSON config file (keys as below, camelCase)',
+  },
+  {
+    key: 'port',
+    flag: '--port',
+    env: 'ROUNDGUARD_PORT',
+    kind: 'port',
+    help: 'listen port, 0 = any free port (default 8080)',
+  },
+  {
+    key: 'host',
+    flag: '--host',
+    env: 'ROUNDGUARD_HOST',
+    kind: 'string',
+    help: 'listen address (default 0.0.0.0)',
+  },
+  {
+    key: 'upstreams',
+    flag: '--upstream',
+    env: 'ROUNDGUARD_UPSTREAMS',
+    kind: 'upstream',
+    help: 'upstream base URL http://host:port (repeatable; env: comma-separated)',
+  },
+  {
+    key: 'adminPort',
+    flag: '--admin-port',
+    env: 'ROUNDGUARD_ADMIN_PORT',
+    kind: 'port',
+    help: 'admin server port (default 9090)',
+  },
+  {
+    key: 'adminHost',
+    flag: '--admin-host',
+    env: 'ROUNDGUARD_ADMIN_HOST',
+    kind: 'string',
+    help: 'admin server address (default 127.0.0.1)',
+  },
+  {
+    key: 'healthPath',
+    flag: '--health-path',
+    kind: 'path',
+    help: 'liveness path probed with GET (default /health)',
+  },
+  {
+    key: 'healthInterval',
+    flag: '--health-interval',
+    kind: 'ms',
+    help: 'ms between probes of one upstream (default 2000)',
+  },
   { key: 'healthTimeout', flag: '--health-timeout', kind: 'ms', help: 'ms a probe may take (default 1000)' },
-  { key: 'connectTimeout', flag: '--connect-timeout', kind: 'ms', help: 'upstream connect timeout in ms, then 502 (default 2000)' },
-  { key: 'headersTimeout', flag: '--headers-timeout', kind: 'ms', help: 'ms for upstream response headers, then 504 (default 30000)' },
-  { key: 'bodyTimeout', flag: '--body-timeout', kind: 'ms', help: 'idle ms between upstream body chunks, then the response is cut (default 30000)' },
-  { key: 'clientTimeout', flag: '--client-timeout', kind: 'ms', help: 'ms for client request headers / idle between body chunks, then 408 (default 30000)' },
-  { key: 'drainTimeout', flag: '--drain-timeout', kind: 'ms', help: 'ms in-flight requests may take on SIGTERM/SIGINT (default 10000)' },
-  { key: 'logFormat', flag: '--log-format', env: 'ROUNDGUARD_LOG_FORMAT', kind: 'format', help: 'json | pretty (default: pretty on a TTY, json otherwise)' },
-  { key: 'logLevel', flag: '--log-level', env: 'ROUNDGUARD_LOG_LEVEL', kind: 'level', help: 'error | warn | info | debug (default info)' },
-  { key: 'workers', flag: '--workers', env: 'ROUNDGUARD_WORKERS', kind: 'workers', help: 'worker processes (node:cluster), 1 = no cluster (default 1)' },
+  {
+    key: 'connectTimeout',
+    flag: '--connect-timeout',
+    kind: 'ms',
+    help: 'upstream connect timeout in ms, then 502 (default 2000)',
+  },
+  {
+    key: 'headersTimeout',
+    flag: '--headers-timeout',
+    kind: 'ms',
+    help: 'ms for upstream response headers, then 504 (default 30000)',
+  },
+  {
+    key: 'bodyTimeout',
+    flag: '--body-timeout',
+    kind: 'ms',
+    help: 'idle ms between upstream body chunks, then the response is cut (default 30000)',
+  },
+  {
+    key: 'clientTimeout',
+    flag: '--client-timeout',
+    kind: 'ms',
+    help: 'ms for client request headers / idle between body chunks, then 408 (default 30000)',
+  },
+  {
+    key: 'drainTimeout',
+    flag: '--drain-timeout',
+    kind: 'ms',
+    help: 'ms in-flight requests may take on SIGTERM/SIGINT (default 10000)',
+  },
+  {
+    key: 'logFormat',
+    flag: '--log-format',
+    env: 'ROUNDGUARD_LOG_FORMAT',
+    kind: 'format',
+    help: 'json | pretty (default: pretty on a TTY, json otherwise)',
+  },
+  {
+    key: 'logLevel',
+    flag: '--log-level',
+    env: 'ROUNDGUARD_LOG_LEVEL',
+    kind: 'level',
+    help: 'error | warn | info | debug (default info)',
+  },
+  {
+    key: 'workers',
+    flag: '--workers',
+    env: 'ROUNDGUARD_WORKERS',
+    kind: 'workers',
+    help: 'worker processes (node:cluster), 1 = no cluster (default 1)',
+  },
 ];
 
 const DEFAULTS = {
@@ -109,7 +199,7 @@ export function usage(): string {
 type Source = string;
 
 function fail(source: Source, value: unknown, expected: string): never {
-  const shown = typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
+  const shown = typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
   throw new OptionsError(`invalid ${source} ${shown}: expected ${expected}`);
 }
 
@@ -124,14 +214,16 @@ function parseInteger(value: unknown, source: Source, min: number, max: number, 
 
 /** Validates and normalizes an upstream base URL to `scheme://host:port`. */
 export function parseUpstreamUrl(value: unknown, source: Source): string {
-  if (typeof value !== 'string' || value.trim() === '') return fail(source, value, 'an http:// or https:// base URL');
+  if (typeof value !== 'string' || value.trim() === '')
+    return fail(source, value, 'an http:// or https:// base URL');
   let url: URL;
   try {
     url = new URL(value.trim());
   } catch {
     return fail(source, value, 'an http:// or https:// base URL such as http://127.0.0.1:3001');
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return fail(source, value, 'a URL whose scheme is http or https');
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    return fail(source, value, 'a URL whose scheme is http or https');
   if (url.username || url.password) return fail(source, value, 'a URL without credentials');
   if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash) {
     return fail(source, value, 'a base URL without path, query or fragment (http://host:port)');
@@ -153,16 +245,19 @@ function parseValue(spec: OptionSpec, value: unknown, source: Source): unknown {
     case 'workers':
       return parseInteger(value, source, 1, 64, 'an integer from 1 to 64');
     case 'string':
-      if (typeof value !== 'string' || value === '' || /[\s\0]/.test(value)) return fail(source, value, 'a host name or IP address');
+      if (typeof value !== 'string' || value === '' || /[\s\0]/.test(value))
+        return fail(source, value, 'a host name or IP address');
       return value;
     case 'file':
       if (typeof value !== 'string' || value === '') return fail(source, value, 'a file path');
       return value;
     case 'path':
-      if (typeof value !== 'string' || !/^\/[\u0021-\u007e]*$/.test(value)) return fail(source, value, 'a path starting with /');
+      if (typeof value !== 'string' || !/^\/[\u0021-\u007e]*$/.test(value))
+        return fail(source, value, 'a path starting with /');
       return value;
     case 'format':
-      if (value !== 'json' && value !== 'pretty' && value !== 'auto') return fail(source, value, 'json or pretty');
+      if (value !== 'json' && value !== 'pretty' && value !== 'auto')
+        return fail(source, value, 'json or pretty');
       return value;
     case 'level':
       if (value !== 'error' && value !== 'warn' && value !== 'info' && value !== 'debug') {
@@ -186,7 +281,10 @@ function parseUpstreams(raw: readonly unknown[], source: Source): UpstreamConfig
     } else if (entry !== null && typeof entry === 'object' && !Array.isArray(entry)) {
       const { url: u, weight: w, ...rest } = entry as Record<string, unknown>;
       const unknown = Object.keys(rest);
-      if (unknown.length > 0) throw new OptionsError(`unknown key ${JSON.stringify(unknown[0])} in ${where}: expected url and weight`);
+      if (unknown.length > 0)
+        throw new OptionsError(
+          `unknown key ${JSON.stringify(unknown[0])} in ${where}: expected url and weight`,
+        );
       url = parseUpstreamUrl(u, `${where}.url`);
       if (w !== undefined) weight = parseWeight(w, `${where}.weight`);
     } else {
@@ -205,13 +303,17 @@ export function readConfigFile(file: string): Map<string, unknown> {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new OptionsError(`cannot read config file ${JSON.stringify(file)}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    throw new OptionsError(
+      `cannot read config file ${JSON.stringify(file)}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+    );
   }
   let data: unknown;
   try {
     data = JSON.parse(text);
   } catch (err) {
-    throw new OptionsError(`config file ${JSON.stringify(file)} is not valid JSON: ${(err as Error).message}`);
+    throw new OptionsError(
+      `config file ${JSON.stringify(file)} is not valid JSON: ${(err as Error).message}`,
+    );
   }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new OptionsError(`config file ${JSON.stringify(file)} must hold a JSON object`);
@@ -219,7 +321,8 @@ export function readConfigFile(file: string): Map<string, unknown> {
   const values = new Map<string, unknown>();
   for (const [key, value] of Object.entries(data)) {
     const spec = OPTIONS.find((o) => o.key === key && o.key !== 'configFile');
-    if (spec === undefined) throw new OptionsError(`unknown key ${JSON.stringify(key)} in config file ${JSON.stringify(file)}`);
+    if (spec === undefined)
+      throw new OptionsError(`unknown key ${JSON.stringify(key)} in config file ${JSON.stringify(file)}`);
     values.set(key, value);
   }
   return values;
@@ -261,7 +364,8 @@ export function resolveConfig(argv: readonly string[], env: NodeJS.ProcessEnv): 
     if (flags.has(spec.key)) resolved[spec.key] = flags.get(spec.key);
     else if (spec.env !== undefined && env[spec.env] !== undefined && env[spec.env] !== '') {
       resolved[spec.key] = parseValue(spec, env[spec.env], spec.env);
-    } else if (file.has(spec.key)) resolved[spec.key] = parseValue(spec, file.get(spec.key), fileLabel(spec.key));
+    } else if (file.has(spec.key))
+      resolved[spec.key] = parseValue(spec, file.get(spec.key), fileLabel(spec.key));
   }
 
   let upstreams: UpstreamConfig[];
@@ -271,20 +375,28 @@ export function resolveConfig(argv: readonly string[], env: NodeJS.ProcessEnv): 
     upstreams = parseUpstreams(flagUpstreams, '--upstream');
     upstreamsSource = 'flag';
   } else if (envUpstreams !== undefined && envUpstreams.trim() !== '') {
-    upstreams = parseUpstreams(envUpstreams.split(',').map((s) => s.trim()), 'ROUNDGUARD_UPSTREAMS');
+    upstreams = parseUpstreams(
+      envUpstreams.split(',').map((s) => s.trim()),
+      'ROUNDGUARD_UPSTREAMS',
+    );
     upstreamsSource = 'env';
   } else {
     upstreams = upstreamsFromFile(file, configFile);
     upstreamsSource = 'file';
   }
   if (upstreams.length === 0) {
-    throw new OptionsError('no upstream configured: give --upstream URL, ROUNDGUARD_UPSTREAMS or "upstreams" in --config');
+    throw new OptionsError(
+      'no upstream configured: give --upstream URL, ROUNDGUARD_UPSTREAMS or "upstreams" in --config',
+    );
   }
   return { ...(resolved as unknown as ProxyConfig), upstreams, upstreamsSource };
 }
 
 /** The `upstreams` of a config file (empty when the file has none). */
-export function upstreamsFromFile(file: Map<string, unknown>, configFile: string | undefined): UpstreamConfig[] {
+export function upstreamsFromFile(
+  file: Map<string, unknown>,
+  configFile: string | undefined,
+): UpstreamConfig[] {
   if (!file.has('upstreams')) return [];
   const raw = file.get('upstreams');
   const source = `upstreams in ${configFile ?? ''}`;
@@ -295,6 +407,7 @@ export function upstreamsFromFile(file: Map<string, unknown>, configFile: string
 /** Re-reads only the upstreams of a config file (for SIGHUP). */
 export function reloadUpstreams(configFile: string): UpstreamConfig[] {
   const upstreams = upstreamsFromFile(readConfigFile(configFile), configFile);
-  if (upstreams.length === 0) throw new OptionsError(`no upstream in config file ${JSON.stringify(configFile)}`);
+  if (upstreams.length === 0)
+    throw new OptionsError(`no upstream in config file ${JSON.stringify(configFile)}`);
   return upstreams;
 }

@@ -7,12 +7,17 @@ import { performance } from 'node:perf_hooks';
 import { logRequest } from './access-log.js';
 import { errorCode, rawErrorResponse, sendError, STATUS, type ProxyErrorCode } from './errors.js';
 import { Exchange, kExchange } from './exchange.js';
-import { clientAddress, newRequestFacts, scanRequestHeaders, upstreamRequestHeaders, VIA } from './header-rules.js';
+import {
+  clientAddress,
+  newRequestFacts,
+  scanRequestHeaders,
+  upstreamRequestHeaders,
+  VIA,
+} from './header-rules.js';
 import type { ProxyContext } from './proxy-context.js';
 import { originFormTarget, requestLineError, validateRequest } from './request-validation.js';
 
 type ReqWithExchange = IncomingMessage & { [kExchange]?: Exchange };
-type ResWithExchange = ServerResponse & { [kExchange]?: Exchange };
 
 /** Reused for every request: the handler fills it synchronously and is done with it before returning. */
 const facts = newRequestFacts();
@@ -60,18 +65,26 @@ const kRefused = Symbol('roundguard.refused');
 
 type ClientSocket = Socket & {
   [kRefused]?: boolean;
-  _httpMessage?: (ServerResponse & { req?: IncomingMessage }) | null;
+  _httpMessage?: (ServerResponse & { req?: IncomingMessage; [kExchange]?: Exchange }) | null;
 };
 
 export function createProxyServer(ctx: ProxyContext): Server {
   const { config, logger } = ctx;
   const clientTimeout = config.clientTimeout;
 
-  function reject(req: IncomingMessage, res: ServerResponse, code: ProxyErrorCode, requestId: string, clientIp: string, startedAt: number): void {
+  function reject(
+    req: IncomingMessage,
+    res: ServerResponse,
+    code: ProxyErrorCode,
+    requestId: string,
+    clientIp: string,
+    startedAt: number,
+  ): void {
     const status = STATUS[code];
     ctx.noUpstream.requestStarted();
     const headers = ['x-request-id', requestId, 'via', VIA];
-    if (code === 'NO_HEALTHY_UPSTREAM') headers.push('retry-after', String(Math.max(1, Math.ceil(config.healthInterval / 1000))));
+    if (code === 'NO_HEALTHY_UPSTREAM')
+      headers.push('retry-after', String(Math.max(1, Math.ceil(config.healthInterval / 1000))));
     // The body (if any) is not read: close the connection after the answer rather than read it through.
     const close = ctx.draining || !req.complete || code !== 'NO_HEALTHY_UPSTREAM';
     if (close && code !== 'NO_HEALTHY_UPSTREAM') (req.socket as ClientSocket)[kRefused] = true;
@@ -79,7 +92,16 @@ export function createProxyServer(ctx: ProxyContext): Server {
     const outcome = code === 'NO_HEALTHY_UPSTREAM' ? 'no_upstream' : 'client_abort';
     const durationMs = performance.now() - startedAt;
     ctx.noUpstream.requestFinished(req.method ?? 'GET', status, outcome, durationMs / 1000);
-    logRequest(logger, req, status, outcome, code, { requestId, clientIp, host: facts.host, upstreamUrl: '', bytesIn: 0, bytesOut: 0 }, durationMs, null);
+    logRequest(
+      logger,
+      req,
+      status,
+      outcome,
+      code,
+      { requestId, clientIp, host: facts.host, upstreamUrl: '', bytesIn: 0, bytesOut: 0 },
+      durationMs,
+      null,
+    );
   }
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
@@ -96,11 +118,24 @@ export function createProxyServer(ctx: ProxyContext): Server {
     const path = originFormTarget(req.url as string);
     if (path === undefined) return reject(req, res, 'BAD_REQUEST', requestId, clientIp, startedAt);
     const upstream = ctx.balancer.pick();
-    if (upstream === undefined) return reject(req, res, 'NO_HEALTHY_UPSTREAM', requestId, clientIp, startedAt);
+    if (upstream === undefined)
+      return reject(req, res, 'NO_HEALTHY_UPSTREAM', requestId, clientIp, startedAt);
 
     const headers = upstreamRequestHeaders(raw, dropped, facts, clientIp, requestId);
-    const bodyLength = facts.contentLength !== '' ? Number(facts.contentLength) : facts.transferEncoding !== '' ? -1 : 0;
-    const exchange = new Exchange(ctx, req, res, upstream, requestId, clientIp, facts.host, startedAt, path, headers);
+    const bodyLength =
+      facts.contentLength !== '' ? Number(facts.contentLength) : facts.transferEncoding !== '' ? -1 : 0;
+    const exchange = new Exchange(
+      ctx,
+      req,
+      res,
+      upstream,
+      requestId,
+      clientIp,
+      facts.host,
+      startedAt,
+      path,
+      headers,
+    );
     if (bodyLength !== 0 && !req.complete) {
       req.setTimeout(clientTimeout, onRequestBodyTimeout);
       req.once('end', onRequestEnd);
@@ -149,7 +184,14 @@ export function createProxyServer(ctx: ProxyContext): Server {
   server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
     const startedAt = performance.now();
     scanRequestHeaders(req.rawHeaders, facts);
-    reject(req, res, 'EXPECTATION_FAILED', facts.requestId ?? randomUUID(), clientAddress(req.socket.remoteAddress), startedAt);
+    reject(
+      req,
+      res,
+      'EXPECTATION_FAILED',
+      facts.requestId ?? randomUUID(),
+      clientAddress(req.socket.remoteAddress),
+      startedAt,
+    );
   });
 
   server.on('clientError', (err: Error & { rawPacket?: Buffer }, socket: ClientSocket) => {
@@ -175,7 +217,7 @@ export function createProxyServer(ctx: ProxyContext): Server {
     // stream mid-body) belongs to that request: it is answered (400, or its response cut) and accounted
     // once, by its exchange.
     const current = socket._httpMessage;
-    const exchange = (current as ResWithExchange | null | undefined)?.[kExchange];
+    const exchange = current?.[kExchange];
     if (current != null && exchange !== undefined && !exchange.req.complete) {
       // The client closed its side mid-body: a client abort, which the exchange accounts (499) on close.
       if (errorCode(err) === 'HPE_INVALID_EOF_STATE') return void socket.destroy();

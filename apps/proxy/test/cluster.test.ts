@@ -25,7 +25,12 @@ const probes = (b: HttpBackend) => b.seen.filter((r) => r.url === '/health').len
 it('forwards with 2 workers, probes once per interval from the primary, and spreads health to every worker', async () => {
   const backends = await Promise.all([named('A'), named('B'), named('C')]);
   const proxy = await startProxy([
-    '--workers', '2', '--health-interval', '300', '--health-timeout', '250',
+    '--workers',
+    '2',
+    '--health-interval',
+    '300',
+    '--health-timeout',
+    '250',
     ...backends.flatMap((b) => ['--upstream', b.url]),
   ]);
   expect(proxy.listening).toMatchObject({ workers: 2 });

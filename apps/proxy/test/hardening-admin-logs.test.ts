@@ -75,12 +75,7 @@ describe('the admin port', () => {
       'NOT_FOUND',
     ],
     ['an unknown method', 'BREW /metrics HTTP/1.1\r\nhost: t\r\n', 501, 'NOT_IMPLEMENTED'],
-    [
-      'bytes that are not HTTP (no request line)',
-      'SSH-2.0-OpenSSH_9.6\r\n',
-      400,
-      'BAD_REQUEST',
-    ],
+    ['bytes that are not HTTP (no request line)', 'SSH-2.0-OpenSSH_9.6\r\n', 400, 'BAD_REQUEST'],
     [
       'a request line with a broken protocol name',
       'GET /metrics XTTP/1.1\r\nhost: t\r\n',

@@ -14,7 +14,13 @@ describe('upstream failure mapping', () => {
     ['UND_ERR_HEADERS_TIMEOUT', 504, 'UPSTREAM_TIMEOUT', 'timeout', false],
     ['UND_ERR_BODY_TIMEOUT', 504, 'UPSTREAM_TIMEOUT', 'timeout', false],
   ])('%s -> %i %s (%s), passive removal %s', (code, status, answer, outcome, connectFailure) => {
-    expect(classifyUpstreamError(err(code))).toEqual({ status, code: answer, outcome, reason: code, connectFailure });
+    expect(classifyUpstreamError(err(code))).toEqual({
+      status,
+      code: answer,
+      outcome,
+      reason: code,
+      connectFailure,
+    });
   });
 
   it('bounds the reason to sane codes', () => {

@@ -23,7 +23,10 @@ function pairs(flat: readonly string[]): [string, string][] {
 }
 
 const names = (flat: readonly string[]) => pairs(flat).map(([n]) => n);
-const get = (flat: readonly string[], name: string) => pairs(flat).filter(([n]) => n === name).map(([, v]) => v);
+const get = (flat: readonly string[], name: string) =>
+  pairs(flat)
+    .filter(([n]) => n === name)
+    .map(([, v]) => v);
 
 describe('equalsLower', () => {
   it.each([
@@ -39,23 +42,54 @@ describe('equalsLower', () => {
 describe('request headers sent upstream', () => {
   it('drops every hop-by-hop header, in any case', () => {
     const { headers } = forward([
-      'Host', 'a.example',
-      'Connection', 'keep-alive',
-      'Keep-Alive', 'timeout=5',
-      'Proxy-Connection', 'keep-alive',
-      'TE', 'trailers',
-      'Trailer', 'X-Sum',
-      'Upgrade', 'websocket',
-      'Proxy-Authorization', 'Basic Zm9v',
-      'Proxy-Authenticate', 'Basic',
-      'Transfer-Encoding', 'chunked',
-      'Accept', '*/*',
+      'Host',
+      'a.example',
+      'Connection',
+      'keep-alive',
+      'Keep-Alive',
+      'timeout=5',
+      'Proxy-Connection',
+      'keep-alive',
+      'TE',
+      'trailers',
+      'Trailer',
+      'X-Sum',
+      'Upgrade',
+      'websocket',
+      'Proxy-Authorization',
+      'Basic Zm9v',
+      'Proxy-Authenticate',
+      'Basic',
+      'Transfer-Encoding',
+      'chunked',
+      'Accept',
+      '*/*',
     ]);
-    expect(names(headers)).toEqual(['host', 'accept', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded', 'via', 'x-request-id']);
+    expect(names(headers)).toEqual([
+      'host',
+      'accept',
+      'x-forwarded-for',
+      'x-forwarded-proto',
+      'x-forwarded-host',
+      'forwarded',
+      'via',
+      'x-request-id',
+    ]);
   });
 
   it('drops the headers that Connection names, but never Host or Content-Length', () => {
-    const { headers } = forward(['Host', 'h', 'Connection', 'X-Secret, close, Content-Length, host', 'X-Secret', 's', 'Content-Length', '2', 'X-Other', 'o']);
+    const { headers } = forward([
+      'Host',
+      'h',
+      'Connection',
+      'X-Secret, close, Content-Length, host',
+      'X-Secret',
+      's',
+      'Content-Length',
+      '2',
+      'X-Other',
+      'o',
+    ]);
     expect(get(headers, 'x-secret')).toEqual([]);
     expect(get(headers, 'x-other')).toEqual(['o']);
     expect(get(headers, 'content-length')).toEqual(['2']);
@@ -63,13 +97,25 @@ describe('request headers sent upstream', () => {
   });
 
   it('keeps the client Host and appends the peer to X-Forwarded-For (rightmost is the peer)', () => {
-    const { headers } = forward(['Host', 'app.example:8080', 'X-Forwarded-For', '1.1.1.1', 'x-forwarded-for', '2.2.2.2'], '10.0.0.9');
+    const { headers } = forward(
+      ['Host', 'app.example:8080', 'X-Forwarded-For', '1.1.1.1', 'x-forwarded-for', '2.2.2.2'],
+      '10.0.0.9',
+    );
     expect(get(headers, 'host')).toEqual(['app.example:8080']);
     expect(get(headers, 'x-forwarded-for')).toEqual(['1.1.1.1, 2.2.2.2, 10.0.0.9']);
   });
 
   it('replaces client-sent X-Forwarded-Proto, X-Forwarded-Host and Forwarded', () => {
-    const { headers } = forward(['Host', 'real.example', 'X-Forwarded-Proto', 'https', 'X-Forwarded-Host', 'evil.example', 'Forwarded', 'for=6.6.6.6']);
+    const { headers } = forward([
+      'Host',
+      'real.example',
+      'X-Forwarded-Proto',
+      'https',
+      'X-Forwarded-Host',
+      'evil.example',
+      'Forwarded',
+      'for=6.6.6.6',
+    ]);
     expect(get(headers, 'x-forwarded-proto')).toEqual(['http']);
     expect(get(headers, 'x-forwarded-host')).toEqual(['real.example']);
     expect(get(headers, 'forwarded')).toEqual(['for=10.0.0.9;host="real.example";proto=http']);
@@ -96,8 +142,24 @@ describe('request headers sent upstream', () => {
   });
 
   it('records framing facts: Host count, Content-Length, Transfer-Encoding', () => {
-    const { facts } = forward(['Host', 'a', 'host', 'b', 'Content-Length', '5', 'Transfer-Encoding', 'gzip', 'transfer-encoding', 'chunked']);
-    expect(facts).toMatchObject({ hostCount: 2, contentLength: '5', contentLengthCount: 1, transferEncoding: 'gzip, chunked' });
+    const { facts } = forward([
+      'Host',
+      'a',
+      'host',
+      'b',
+      'Content-Length',
+      '5',
+      'Transfer-Encoding',
+      'gzip',
+      'transfer-encoding',
+      'chunked',
+    ]);
+    expect(facts).toMatchObject({
+      hostCount: 2,
+      contentLength: '5',
+      contentLengthCount: 1,
+      transferEncoding: 'gzip, chunked',
+    });
   });
 });
 
@@ -106,7 +168,22 @@ describe('response headers sent to the client', () => {
 
   it('drops hop-by-hop headers and the names Connection lists, appends Via, sets X-Request-Id', () => {
     const out = clientResponseHeaders(
-      buf(['Content-Type', 'text/plain', 'Connection', 'keep-alive, X-Hop', 'Keep-Alive', 'timeout=5', 'X-Hop', '1', 'Transfer-Encoding', 'chunked', 'X-Request-Id', 'upstream-id', 'Via', '1.1 inner']),
+      buf([
+        'Content-Type',
+        'text/plain',
+        'Connection',
+        'keep-alive, X-Hop',
+        'Keep-Alive',
+        'timeout=5',
+        'X-Hop',
+        '1',
+        'Transfer-Encoding',
+        'chunked',
+        'X-Request-Id',
+        'upstream-id',
+        'Via',
+        '1.1 inner',
+      ]),
       'rid',
       false,
     );
@@ -141,7 +218,10 @@ describe('helpers', () => {
 describe('scanRequestHeaders', () => {
   it('starts reused facts afresh on every scan', () => {
     const facts = newRequestFacts();
-    scanRequestHeaders(['Host', 'a', 'Host', 'b', 'Content-Length', '3', 'Transfer-Encoding', 'chunked', 'X-Request-Id', 'r1'], facts);
+    scanRequestHeaders(
+      ['Host', 'a', 'Host', 'b', 'Content-Length', '3', 'Transfer-Encoding', 'chunked', 'X-Request-Id', 'r1'],
+      facts,
+    );
     scanRequestHeaders(['Accept', '*/*'], facts);
     expect(facts).toEqual(newRequestFacts());
   });

@@ -48,7 +48,12 @@ describe('resolveConfig', () => {
   });
 
   it('takes flag > env > config file > default', () => {
-    const file = configFile({ port: 1111, adminPort: 2222, host: '127.0.0.2', upstreams: [{ url: 'http://10.0.0.1:80', weight: 3 }] });
+    const file = configFile({
+      port: 1111,
+      adminPort: 2222,
+      host: '127.0.0.2',
+      upstreams: [{ url: 'http://10.0.0.1:80', weight: 3 }],
+    });
     const env = { ROUNDGUARD_CONFIG: file, ROUNDGUARD_PORT: '3333', ROUNDGUARD_ADMIN_PORT: '4444' };
     const c = resolveConfig(['--port', '5555'], env);
     expect(c.port).toBe(5555);
@@ -63,7 +68,10 @@ describe('resolveConfig', () => {
   });
 
   it('accepts --flag=value and normalizes upstream URLs', () => {
-    const c = resolveConfig(['--port=0', '--upstream=http://LOCALHOST:80/', '--upstream', 'https://b.example'], {});
+    const c = resolveConfig(
+      ['--port=0', '--upstream=http://LOCALHOST:80/', '--upstream', 'https://b.example'],
+      {},
+    );
     expect(c.port).toBe(0);
     expect(c.upstreams.map((u) => u.url)).toEqual(['http://localhost:80', 'https://b.example:443']);
   });
@@ -77,7 +85,10 @@ describe('resolveConfig', () => {
     [['--log-format', 'xml', ...U], 'invalid --log-format "xml"'],
     [['--log-level', 'trace', ...U], 'invalid --log-level "trace"'],
     [['--health-path', 'health', ...U], 'invalid --health-path "health"'],
-    [['--upstream', 'ftp://127.0.0.1:21'], 'invalid --upstream "ftp://127.0.0.1:21": expected a URL whose scheme is http or https'],
+    [
+      ['--upstream', 'ftp://127.0.0.1:21'],
+      'invalid --upstream "ftp://127.0.0.1:21": expected a URL whose scheme is http or https',
+    ],
     [['--upstream', 'not a url'], 'invalid --upstream "not a url"'],
     [['--upstream', 'http://h:1/path'], 'without path'],
     [['--upstream', 'http://user:pw@h:1'], 'without credentials'],
@@ -99,8 +110,12 @@ describe('resolveConfig', () => {
     expect(failure(['--config', '/nonexistent/rg.json'])).toContain('cannot read config file');
     expect(failure(['--config', configFile('{nope')])).toContain('is not valid JSON');
     expect(failure(['--config', configFile({ prot: 1 })])).toContain('unknown key "prot"');
-    expect(failure(['--config', configFile({ upstreams: [{ url: 'http://a:1', weight: -1 }] })])).toContain('weight');
-    expect(failure(['--config', configFile({ upstreams: [{ url: 'http://a:1', wieght: 2 }] })])).toContain('unknown key "wieght"');
+    expect(failure(['--config', configFile({ upstreams: [{ url: 'http://a:1', weight: -1 }] })])).toContain(
+      'weight',
+    );
+    expect(failure(['--config', configFile({ upstreams: [{ url: 'http://a:1', wieght: 2 }] })])).toContain(
+      'unknown key "wieght"',
+    );
     expect(failure(['--config', configFile({ upstreams: [] })])).toContain('no upstream configured');
   });
 
