@@ -90,7 +90,7 @@ describe('slow and silent clients (--client-timeout)', () => {
     const connectionsBefore = upstream.connections.length;
     const requestsBefore = upstream.requests.length;
     const client = await openClient(proxy.port);
-    // Over 64 KiB: streamed upstream as it arrives (not buffered first).
+    // Over 16 KiB: streamed upstream as it arrives (not buffered first).
     await client.write(
       `POST /stall HTTP/1.1\r\nhost: t\r\ncontent-length: 300000\r\n\r\n${'a'.repeat(100_000)}`,
     );
@@ -114,6 +114,24 @@ describe('slow and silent clients (--client-timeout)', () => {
     await waitFor(async () => (await inFlight()) === 0, 'inFlight to return to 0');
     const log = await proxy.waitForRecord((r) => r.msg === 'request completed' && r.path === '/stall');
     expect(log).toMatchObject({ status: 408, outcome: 'client_abort', error_code: 'REQUEST_TIMEOUT' });
+    await expectStillServing();
+  });
+
+  it('a small upload (known length, up to 16 KiB) that stalls: 408, and the upstream sees no byte of it', async () => {
+    const allBefore = upstream.connections.map((c) => c.bytes().length);
+    const connectionsBefore = upstream.connections.length;
+    const client = await openClient(proxy.port);
+    // Up to 16 KiB of known length: read whole before anything is sent upstream.
+    await client.write(
+      `POST /stall-small HTTP/1.1\r\nhost: t\r\ncontent-length: 16384\r\n\r\n${'b'.repeat(8000)}`,
+    );
+    expect(await client.waitForClose(10_000)).toBe(true);
+    expect(client.responses().map((r) => r.status)).toEqual([408]);
+    const log = await proxy.waitForRecord((r) => r.msg === 'request completed' && r.path === '/stall-small');
+    expect(log).toMatchObject({ status: 408, outcome: 'client_abort', error_code: 'REQUEST_TIMEOUT' });
+    // No upstream connection got a byte more than it had before (and no new one got any).
+    expect(upstream.connections.slice(0, connectionsBefore).map((c) => c.bytes().length)).toEqual(allBefore);
+    for (const c of upstream.connections.slice(connectionsBefore)) expect(c.bytes().length).toBe(0);
     await expectStillServing();
   });
 
