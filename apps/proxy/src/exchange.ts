@@ -69,6 +69,12 @@ function onResDrain(this: ResWithExchange): void {
  */
 export const SMALL_BODY_LIMIT = 16 * 1024;
 
+/**
+ * Response bytes that may wait in the client connection's buffers before the upstream is paused: one
+ * 64 KiB socket read, at most, is held per request (SPEC: a small bounded buffer per request).
+ */
+export const RESPONSE_BUFFER_LIMIT = 64 * 1024;
+
 type ReqWithExchange = IncomingMessage & { [kExchange]?: Exchange };
 
 function onSmallBodyData(this: ReqWithExchange, chunk: Buffer): void {
@@ -205,7 +211,12 @@ export class Exchange {
 
   onData(chunk: Buffer): boolean {
     this.bytesOut += chunk.length;
-    if (this.res.write(chunk)) return true;
+    const res = this.res;
+    // res.write() returns false for any chunk of 16 KiB or more, even one the kernel took at once:
+    // pausing undici then (its parser stops, the rest of the read is put back, reading resumes on
+    // 'drain') cost more than forwarding the bytes. Back-pressure is applied once more than
+    // RESPONSE_BUFFER_LIMIT is really waiting to be sent to the client.
+    if (res.write(chunk) || res.writableLength <= RESPONSE_BUFFER_LIMIT) return true;
     this.paused = true;
     if (!this.drainListening) {
       this.drainListening = true;
