@@ -41,6 +41,8 @@ const fill = (tmpl, vars) => tmpl.replace(/\{\{(\w+)\}\}/g, (_, k) => String(var
 export function buildCandidates({ root, benchDir, tools, rgWorkers, workersScaling, only, quick }) {
   const rgMain = path.join(root, 'apps/proxy/dist/main.js');
   const echoMain = path.join(root, 'apps/echo/dist/main.js');
+  // The same baseline the echo app's own benchmark uses.
+  const bareEchoMain = path.join(root, 'apps/echo/bench/bare-echo.mjs');
   const both = ['small', 'large'];
 
   const roundguard = (name, workers, group) => ({
@@ -144,10 +146,10 @@ export function buildCandidates({ root, benchDir, tools, rgWorkers, workersScali
       kind: 'server',
       group: 'pinned',
       workloads: ['small'],
-      describe: 'bare node:http echo, no checks (scripts/bench/bare-echo.mjs)',
+      describe: 'bare node:http echo, no checks (apps/echo/bench/bare-echo.mjs)',
       launch: ({ port }) => ({
         cmd: process.execPath,
-        args: [path.join(benchDir, 'bare-echo.mjs'), String(port)],
+        args: [bareEchoMain, String(port)],
       }),
     },
     'roundguard-nopin': roundguard('roundguard-nopin', 1, 'unpinned'),
