@@ -41,10 +41,16 @@ function loadConfig(): ProxyConfig {
   }
 }
 
-async function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
-  server.listen(port, host);
-  await once(server, 'listening');
-  return server.address() as AddressInfo;
+/** Listens, or logs `cannot listen` (e.g. the port is taken) and exits 1. */
+async function listen(server: Server, port: number, host: string, logger: Logger): Promise<AddressInfo> {
+  try {
+    server.listen(port, host);
+    await once(server, 'listening');
+    return server.address() as AddressInfo;
+  } catch (err) {
+    logger.error('cannot listen', { err });
+    return exit(logger, 1);
+  }
 }
 
 function closeServer(server: Server): Promise<void> {
@@ -177,15 +183,8 @@ async function runSingle(config: ProxyConfig): Promise<void> {
   const proxy = createProxyServer(ctx);
   const sockets = trackConnections(proxy);
   const admin = createAdminServer(ctx);
-  let address: AddressInfo;
-  let adminAddress: AddressInfo;
-  try {
-    address = await listen(proxy, config.port, config.host);
-    adminAddress = await listen(admin, config.adminPort, config.adminHost);
-  } catch (err) {
-    logger.error('cannot listen', { err });
-    return exit(logger, 1);
-  }
+  const address = await listen(proxy, config.port, config.host, logger);
+  const adminAddress = await listen(admin, config.adminPort, config.adminHost, logger);
   onStopSignals(async (signal) => {
     await drainProxy(ctx, proxy, sockets, signal);
     await shutdownCommon(checker, admin, pools);
@@ -259,13 +258,7 @@ async function runPrimary(config: ProxyConfig): Promise<void> {
 
   let onlineSent = false;
   let workersListening = 0;
-  let adminAddress: AddressInfo;
-  try {
-    adminAddress = await listen(admin, config.adminPort, config.adminHost);
-  } catch (err) {
-    logger.error('cannot listen', { err });
-    return exit(logger, 1);
-  }
+  const adminAddress = await listen(admin, config.adminPort, config.adminHost, logger);
   const onWorkerListening = () => {
     workersListening++;
     if (workersListening < config.workers || listening === undefined) return;
@@ -309,13 +302,7 @@ async function runWorker(config: ProxyConfig): Promise<void> {
   attachWorker(ctx, pools);
   const proxy = createProxyServer(ctx);
   const sockets = trackConnections(proxy);
-  let address: AddressInfo;
-  try {
-    address = await listen(proxy, config.port, config.host);
-  } catch (err) {
-    logger.error('cannot listen', { err });
-    return exit(logger, 1);
-  }
+  const address = await listen(proxy, config.port, config.host, logger);
   process.send?.({ t: 'listening', port: address.port, address: address.address } satisfies ToPrimary);
   onStopSignals(async (signal) => {
     await drainProxy(ctx, proxy, sockets, signal);
