@@ -167,6 +167,19 @@ const MAX_SHARED_STACK = 64 * 1024;
  * @example isJsonText(Buffer.from('{"a":[1,2]}')) // true
  * @example isJsonText(Buffer.from('{"a":[1,2]')) // false
  */
+/**
+ * Skips an object member's key, the colon and the whitespace after it (`"key" : `), from the key's
+ * opening quote; returns the index of the member's value, or -1 when that is not what is there.
+ */
+function skipMemberKey(b: Uint8Array, i: number): number {
+  if (b[i] !== QUOTE) return -1;
+  i = skipString(b, i);
+  if (i < 0) return -1;
+  i = skipWhitespace(b, i);
+  if (b[i] !== COLON) return -1;
+  return skipWhitespace(b, i + 1);
+}
+
 export function isJsonText(b: Uint8Array): boolean {
   const n = b.length;
   let stack = sharedStack;
@@ -191,12 +204,8 @@ export function isJsonText(b: Uint8Array): boolean {
         i++;
       } else if (kind === IN_OBJECT) {
         // The first member's key and colon.
-        if (b[i] !== QUOTE) return false;
-        i = skipString(b, i);
+        i = skipMemberKey(b, i);
         if (i < 0) return false;
-        i = skipWhitespace(b, i);
-        if (b[i] !== COLON) return false;
-        i = skipWhitespace(b, i + 1);
         continue;
       } else {
         continue;
@@ -228,13 +237,8 @@ export function isJsonText(b: Uint8Array): boolean {
           continue;
         }
         if (d !== COMMA) return false;
-        i = skipWhitespace(b, i + 1);
-        if (b[i] !== QUOTE) return false;
-        i = skipString(b, i);
+        i = skipMemberKey(b, skipWhitespace(b, i + 1));
         if (i < 0) return false;
-        i = skipWhitespace(b, i);
-        if (b[i] !== COLON) return false;
-        i = skipWhitespace(b, i + 1);
         break;
       } else {
         if (d === CLOSE_ARRAY) {
