@@ -3,7 +3,7 @@
 // forwarding headers as the upstream receives them, and error bodies that leak nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closedPort, rawUpstream } from './helpers/backends.js';
-import { getMetrics, getUpstreams, sumOf, waitFor } from './helpers/http.js';
+import { getMetrics, getUpstreams, sleep, sumOf, waitFor } from './helpers/http.js';
 import { startProxy, stopAllProcesses, type ProxyProcess } from './helpers/processes.js';
 import {
   exchange,
@@ -11,7 +11,6 @@ import {
   forwardedHeaderLines,
   openClient,
   recordingUpstream,
-  sleep,
   type RecordingUpstream,
 } from './helpers/raw-client.js';
 

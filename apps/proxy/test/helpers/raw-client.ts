@@ -5,8 +5,6 @@
 import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { expect } from 'vitest';
 
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** One HTTP/1.1 response as parsed off the wire. */
 export interface RawResponse {
   readonly status: number;
