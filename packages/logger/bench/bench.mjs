@@ -3,9 +3,10 @@
 // null destination: a Writable that accepts every chunk at once (strings are still converted to
 // Buffers, as for a file or a socket). The loop yields to the event loop every 1024 records, so work
 // that winston defers (process.nextTick, setImmediate) is counted too.
+import { openSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import winston from 'winston';
-import { createLogger } from '../dist/index.js';
+import { BatchedFdStream, createLogger } from '../dist/index.js';
 
 const LEVEL = Symbol.for('level');
 const MESSAGE = Symbol.for('message');
@@ -102,6 +103,13 @@ const preformatted = `${JSON.stringify({ time: new Date().toISOString(), level: 
 
 // (b) the shipped path.
 const json = createLogger({ format: 'json', name: 'proxy', destination: nullStream() });
+// Into a BatchedFdStream on /dev/null: records are encoded straight into its buffer (the fast path),
+// unless a value needs escaping or is not ASCII (then the line string is built, as above).
+const batched = createLogger({
+  format: 'json',
+  name: 'proxy',
+  destination: new BatchedFdStream(openSync('/dev/null', 'w')),
+});
 const prettyPlain = createLogger({
   format: 'pretty',
   name: 'proxy',
@@ -126,6 +134,16 @@ const variants = [
     'json',
     'shipped: createLogger({ format: "json" }).info',
     () => json.info('request completed', accessFields()),
+  ],
+  [
+    'json',
+    'shipped, into BatchedFdStream(/dev/null): fast path, bytes into its buffer',
+    () => batched.info('request completed', accessFields()),
+  ],
+  [
+    'json',
+    'shipped, into BatchedFdStream(/dev/null): string path (a non-ASCII value)',
+    () => batched.info('request completed', { ...accessFields(), outcome: 'oké' }),
   ],
   [
     'json',

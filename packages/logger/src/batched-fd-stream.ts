@@ -12,6 +12,16 @@ const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
 type WriteCallback = (err?: Error | null) => void;
 
 /**
+ * Internal to this package: the logger's JSON fast path encodes records straight into the buffer
+ * (`json-bytes.ts`). `[kDirectBuffer]()` gives the buffer, or `undefined` when lines must go through
+ * `write()` (the stream is closed, or waits out EAGAIN); the record is encoded from
+ * `[kDirectOffset]()`, and `[kDirectCommit](end)` makes it part of what is written.
+ */
+export const kDirectBuffer: unique symbol = Symbol('BatchedFdStream.directBuffer');
+export const kDirectOffset: unique symbol = Symbol('BatchedFdStream.directOffset');
+export const kDirectCommit: unique symbol = Symbol('BatchedFdStream.directCommit');
+
+/**
  * A log destination for a busy server: a file descriptor (stdout, or a file opened with `fs.openSync`)
  * written with one `write(2)` per event-loop turn instead of one per record.
  *
@@ -102,6 +112,22 @@ export class BatchedFdStream extends EventEmitter implements NodeJS.WritableStre
       setImmediate(this.#flush);
     }
     return true;
+  }
+
+  [kDirectBuffer](): Uint8Array | undefined {
+    return this.destroyed || this.#retrying ? undefined : this.#buffer;
+  }
+
+  [kDirectOffset](): number {
+    return this.#length;
+  }
+
+  [kDirectCommit](end: number): void {
+    this.#length = end;
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(this.#flush);
+    }
   }
 
   end(...args: unknown[]): this {

@@ -1,6 +1,8 @@
+import { BatchedFdStream } from './batched-fd-stream.js';
 import { isTty, resolveColor } from './color.js';
 import { DestinationTransport } from './destination-transport.js';
 import { describe, LoggerError } from './errors.js';
+import { DirectRecordWriter, JsonRecordEncoder } from './json-bytes.js';
 import { JsonFormatter } from './json-format.js';
 import { isLogFormat, isLogLevel, LEVEL_PRIORITY, LOG_LEVELS, type LogLevel } from './levels.js';
 import { PrettyFormatter } from './pretty-format.js';
@@ -20,6 +22,11 @@ interface Core {
    * per record than serializing it, see the README's benchmark.
    */
   readonly transport: DestinationTransport;
+  /**
+   * Set for JSON lines into a {@link BatchedFdStream}: records are encoded straight into its buffer
+   * when they can be, skipping the line string. Records it declines take the string path.
+   */
+  readonly direct: DirectRecordWriter | undefined;
 }
 
 class StructuredLogger implements Logger {
@@ -82,6 +89,13 @@ class StructuredLogger implements Logger {
   #write(level: LogLevel, msg: unknown, fields: unknown): void {
     const core = this.#core;
     const now = Date.now();
+    if (
+      core.direct !== undefined &&
+      typeof msg === 'string' &&
+      core.direct.write(now, level, msg, this.#bound, fields)
+    ) {
+      return;
+    }
     let line: string;
     try {
       if (typeof msg !== 'string' || (fields !== undefined && !isFieldsObject(fields))) {
@@ -144,7 +158,7 @@ function bind(formatter: RecordFormatter, fields: LogFields): BoundFields {
     const reason = isError(err) ? safeString(err.message) : safeString(err);
     fragment = formatter.bind({ logger_error: `bound fields could not be serialized: ${reason}` });
   }
-  return { fields, fragment, keys: new Set(keys) };
+  return { fields, fragment, fragmentBytes: Buffer.from(fragment, 'utf8'), keys: new Set(keys) };
 }
 
 function invalid(option: string, expected: string, got: unknown): LoggerError {
@@ -204,6 +218,12 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     ? new PrettyFormatter(name, redactor, resolveColor(color, destination, process.env))
     : new JsonFormatter(name, redactor);
   const transport = new DestinationTransport(destination);
-  const core: Core = { level, threshold: LEVEL_PRIORITY[level], formatter, transport };
+  // A BatchedFdStream never pushes back (its write() returns false only once closed), so records
+  // written past the transport cannot overtake a backlog.
+  const direct =
+    !pretty && destination instanceof BatchedFdStream
+      ? new DirectRecordWriter(new JsonRecordEncoder(name, redactor), destination)
+      : undefined;
+  const core: Core = { level, threshold: LEVEL_PRIORITY[level], formatter, transport, direct };
   return new StructuredLogger(core, bind(formatter, { ...fields }));
 }

@@ -7,6 +7,8 @@ export interface BoundFields {
   readonly fields: LogFields;
   /** `fields` as the formatter renders them, ready to be appended after the message. */
   readonly fragment: string;
+  /** `fragment` as UTF-8, for the JSON fast path (`json-bytes.ts`). */
+  readonly fragmentBytes: Uint8Array;
   /** The keys of `fields`, or `undefined` when there are none. */
   readonly keys: ReadonlySet<string> | undefined;
 }
@@ -32,6 +34,7 @@ export interface RecordFormatter {
 export const NO_BOUND_FIELDS: BoundFields = Object.freeze({
   fields: Object.freeze({}),
   fragment: '',
+  fragmentBytes: new Uint8Array(0),
   keys: undefined,
 });
 
