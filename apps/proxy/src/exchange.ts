@@ -191,6 +191,11 @@ export class Exchange {
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, _statusText: string): boolean {
+    if (statusCode > 599) {
+      // llhttp takes any three digits; RFC 9110 15 defines 100-599 only, and Node would send the rest on.
+      this.abortUpstream?.(new InvalidUpstreamResponseError(`status code ${statusCode}`));
+      return false;
+    }
     if (statusCode < 200) return true; // 1xx: Node answers 100-continue itself; others are not forwarded
     if (this.state !== State.AwaitingHeaders) return false;
     this.headersAt = performance.now();

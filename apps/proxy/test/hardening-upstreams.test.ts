@@ -235,6 +235,8 @@ describe('malformed upstream responses', () => {
     ],
     ['a two-digit status code', 'HTTP/1.1 99 Low\r\ncontent-length: 2\r\n\r\nok', 'HPE_INVALID_RESPONSE'],
     ['a four-digit status code', 'HTTP/1.1 1000 Big\r\ncontent-length: 2\r\n\r\nok', 'HPE_INVALID_RESPONSE'],
+    ['a status code over 599', 'HTTP/1.1 600 Odd\r\ncontent-length: 2\r\n\r\nok', 'INVALID_RESPONSE'],
+    ['status code 999', 'HTTP/1.1 999 Odd\r\ncontent-length: 2\r\n\r\nok', 'INVALID_RESPONSE'],
     ['an HTTP/0.9 answer (no status line)', 'ok\r\n', 'HPE_INVALID_RESPONSE'],
     [
       'a header name with a space',
