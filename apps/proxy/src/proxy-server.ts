@@ -63,10 +63,31 @@ function bytesParsedOf(err: unknown): number | undefined {
  */
 const kRefused = Symbol('roundguard.refused');
 
+/** Set on a client socket whose parser failed while earlier requests on it were still being answered. */
+const kParseFailed = Symbol('roundguard.parseFailed');
+
 type ClientSocket = Socket & {
   [kRefused]?: boolean;
+  [kParseFailed]?: boolean;
   _httpMessage?: (ServerResponse & { req?: IncomingMessage; [kExchange]?: Exchange }) | null;
 };
+
+/**
+ * Writes `answer` on `socket` once every response queued on it has been sent, then closes it. Node assigns
+ * the next pipelined response to the socket when the current one finishes, before the current one emits
+ * 'close'. If the connection closes first (a client abort, a response with `Connection: close`), nothing
+ * is written.
+ */
+function answerOnceIdle(socket: ClientSocket, answer: string): void {
+  if (socket.destroyed || !socket.writable) return;
+  const current = socket._httpMessage;
+  if (current == null) {
+    socket.write(answer);
+    socket.destroySoon();
+    return;
+  }
+  current.once('close', () => answerOnceIdle(socket, answer));
+}
 
 export function createProxyServer(ctx: ProxyContext): Server {
   const { config, logger } = ctx;
@@ -195,6 +216,8 @@ export function createProxyServer(ctx: ProxyContext): Server {
   });
 
   server.on('clientError', (err: Error & { rawPacket?: Buffer }, socket: ClientSocket) => {
+    // The parser, once failed, fails again on every later read: the first error was accounted already.
+    if (socket[kParseFailed] === true) return;
     if (errorCode(err) === 'ECONNRESET' || !socket.writable) {
       socket.destroy(); // the client went away: nothing to answer, nothing to count
       return;
@@ -227,15 +250,19 @@ export function createProxyServer(ctx: ProxyContext): Server {
       return;
     }
     const clientIp = clientAddress(socket.remoteAddress); // read before destroy(), which forgets the peer
-    // Answer unless a response is already on its way: either no request is pending on the socket, or the
-    // error is in the body of the request being answered (its head was parsed and handed over, e.g. a bad
-    // chunk size) and nothing was sent for it yet. When the error is in a request pipelined behind ones
-    // still being answered, the connection is closed without an answer (they are aborted).
     const pending = current !== undefined && current !== null;
     if (!pending || (!current.headersSent && current.req?.complete === false)) {
+      // No request is pending on the socket, or the error is in the body of the one being answered and
+      // nothing was sent for it yet: answer now.
       socket.end(rawErrorResponse(code));
+      socket.destroy();
+    } else {
+      // A malformed request pipelined behind good ones still being answered (as nginx does): they are
+      // answered first, then this one, then the connection closes. Nothing after it is parsed.
+      socket[kRefused] = true;
+      socket[kParseFailed] = true;
+      answerOnceIdle(socket, rawErrorResponse(code));
     }
-    socket.destroy();
     const status = STATUS[code];
     ctx.noUpstream.requestStarted();
     ctx.noUpstream.requestFinished('OTHER', status, 'client_abort', 0);
