@@ -26,22 +26,9 @@ describe('Node.js flags', () => {
   });
 
   it.skipIf(!existsSync('/proc/self/cmdline'))('reach the process when the bin is run directly', async () => {
-    const child = spawn(
-      PROXY_MAIN,
-      [
-        '--host',
-        '127.0.0.1',
-        '--port',
-        '0',
-        '--admin-port',
-        '0',
-        '--log-format',
-        'json',
-        '--upstream',
-        'http://127.0.0.1:9',
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
+    const args = '--host 127.0.0.1 --port 0 --admin-port 0 --log-format json --upstream http://127.0.0.1:9';
+    // Spawned as a file, not as `node file`: the kernel runs the shebang.
+    const child = spawn(PROXY_MAIN, args.split(' '), { stdio: ['ignore', 'pipe', 'inherit'] });
     try {
       const lines = createInterface({ input: child.stdout });
       for await (const line of lines) {
