@@ -5,16 +5,15 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { PROXY_NODE_FLAGS } from '../apps/proxy/node-flags.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const format = process.stdout.isTTY ? 'pretty' : 'json';
 const children = [];
 let stopping = false;
 
-function run(label, file, args, nodeFlags = []) {
+function run(label, file, args) {
   // detached: a terminal's Ctrl-C reaches only this script, which then stops the children in order.
-  const child = spawn(process.execPath, [...nodeFlags, file, ...args], {
+  const child = spawn(process.execPath, [file, ...args], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
@@ -78,12 +77,12 @@ for (const port of [3001, 3002, 3003]) {
 }
 try {
   await Promise.all([3001, 3002, 3003].map((port) => waitFor(`http://127.0.0.1:${port}/health`)));
-  run(
-    'proxy',
-    'apps/proxy/dist/main.js',
-    ['--config', 'apps/proxy/config/default.json', '--log-format', format],
-    PROXY_NODE_FLAGS,
-  );
+  run('proxy', 'apps/proxy/dist/main.js', [
+    '--config',
+    'apps/proxy/config/default.json',
+    '--log-format',
+    format,
+  ]);
   await waitFor('http://127.0.0.1:9090/readyz');
 } catch (err) {
   process.stderr.write(`pnpm start: ${err.message}\n`);

@@ -10,7 +10,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { HOST } from './procs.mjs';
-import { PROXY_NODE_FLAGS } from '../../apps/proxy/node-flags.mjs';
 
 /** All known names, in run order; `--only` takes any of these. */
 export const KNOWN = [
@@ -55,9 +54,7 @@ export function buildCandidates({ root, benchDir, tools, rgWorkers, workersScali
     // stdout carries the access log: /dev/null, as a production setup would ship it to a collector.
     launch: ({ port, adminPort, backendPorts }) => ({
       cmd: process.execPath,
-      // As its bin runs it (see apps/proxy/node-flags.mjs).
       args: [
-        ...PROXY_NODE_FLAGS,
         rgMain,
         ...['--host', HOST, '--port', String(port), '--admin-port', String(adminPort)],
         ...['--log-format', 'json', '--log-level', 'info'],

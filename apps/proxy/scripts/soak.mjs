@@ -23,7 +23,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { PROXY_NODE_FLAGS } from '../node-flags.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const PROXY_MAIN = path.resolve(HERE, '../dist/main.js');
@@ -78,8 +77,8 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const children = new Set();
 
 /** Spawns a node script with JSON logs; resolves with the child and its `listening` record. */
-function startLogged(script, args, nodeFlags = []) {
-  const child = spawn(process.execPath, [...nodeFlags, script, ...args], {
+function startLogged(script, args) {
+  const child = spawn(process.execPath, [script, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, NO_COLOR: '1' },
   });
@@ -365,21 +364,17 @@ for (const [i, p] of echoPorts.entries()) {
 }
 await Promise.all(echoPorts.map((p) => waitForHealth(p)));
 const upstreams = echoPorts.map((p) => `http://127.0.0.1:${p}`);
-const proxy = await startLogged(
-  PROXY_MAIN,
-  [
-    '--host',
-    '127.0.0.1',
-    '--port',
-    '0',
-    '--admin-port',
-    '0',
-    '--log-format',
-    'json',
-    ...upstreams.flatMap((u) => ['--upstream', u]),
-  ],
-  PROXY_NODE_FLAGS,
-);
+const proxy = await startLogged(PROXY_MAIN, [
+  '--host',
+  '127.0.0.1',
+  '--port',
+  '0',
+  '--admin-port',
+  '0',
+  '--log-format',
+  'json',
+  ...upstreams.flatMap((u) => ['--upstream', u]),
+]);
 const pid = proxy.child.pid;
 const port = proxy.listening.port;
 const url = `http://127.0.0.1:${port}`;

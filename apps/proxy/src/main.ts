@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=4 --no-allocation-site-pretenuring
+#!/usr/bin/env node
 // Entry point: resolve the options (exit 2 on a bad one), wire the libraries together, listen, and
 // handle SIGTERM/SIGINT (graceful drain) and SIGHUP (reload of the config file's upstreams).
 // With `--workers N` (N > 1) the primary process runs the liveness checks and the admin server and
