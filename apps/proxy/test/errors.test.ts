@@ -19,7 +19,7 @@ import {
   waitForHealth,
   type Response,
 } from './helpers/http.js';
-import { startProxy, stopAllProcesses, type ProxyProcess } from './helpers/processes.js';
+import { NO_PROBES, startProxy, stopAllProcesses, type ProxyProcess } from './helpers/processes.js';
 
 afterEach(async () => {
   await stopAllProcesses();
@@ -27,7 +27,6 @@ afterEach(async () => {
 });
 
 /** No probe runs while the test does (the first one is jittered over one ~23-day interval). */
-const NO_PROBES = ['--health-interval', '2000000000'];
 
 function expectError(res: Response, status: number, code: string): void {
   expect(res.status).toBe(status);

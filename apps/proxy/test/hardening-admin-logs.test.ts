@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeAllBackends, type HttpBackend } from './helpers/backends.js';
 import { getMetrics, rawExchange, request, sleep, waitFor } from './helpers/http.js';
 import { errorCodeOf, parseRaw, reflectingBackend } from './helpers/hardening.js';
-import { startProxy, stopAllProcesses, type ProxyProcess } from './helpers/processes.js';
+import { NO_PROBES, startProxy, stopAllProcesses, type ProxyProcess } from './helpers/processes.js';
 
 let backends: HttpBackend[];
 
@@ -32,11 +32,7 @@ function prng(seed: number): () => number {
 describe('the admin port', () => {
   let proxy: ProxyProcess;
   beforeAll(async () => {
-    proxy = await startProxy([
-      ...backends.flatMap((b) => ['--upstream', b.url]),
-      '--health-interval',
-      '2000000000',
-    ]);
+    proxy = await startProxy([...backends.flatMap((b) => ['--upstream', b.url]), ...NO_PROBES]);
   });
 
   it.each([
@@ -132,11 +128,7 @@ describe('labels, log lines and forged bytes', () => {
   }
 
   beforeAll(async () => {
-    proxy = await startProxy([
-      ...backends.flatMap((b) => ['--upstream', b.url]),
-      '--health-interval',
-      '2000000000',
-    ]);
+    proxy = await startProxy([...backends.flatMap((b) => ['--upstream', b.url]), ...NO_PROBES]);
   });
 
   const STANDARD = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE'];

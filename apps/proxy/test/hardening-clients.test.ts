@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closedPort, rawUpstream } from './helpers/backends.js';
 import { getMetrics, getUpstreams, sleep, sumOf, waitFor } from './helpers/http.js';
-import { startProxy, stopAllProcesses, type ProxyProcess } from './helpers/processes.js';
+import { NO_PROBES, startProxy, stopAllProcesses, type ProxyProcess } from './helpers/processes.js';
 import {
   exchange,
   expectCleanErrorBody,
@@ -14,7 +14,6 @@ import {
   type RecordingUpstream,
 } from './helpers/raw-client.js';
 
-const NO_PROBES = ['--health-interval', '2000000000'];
 /** Short enough to keep the suite fast, long enough for a busy 2-core machine. */
 const CLIENT_TIMEOUT = 600;
 

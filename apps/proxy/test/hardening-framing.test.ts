@@ -11,14 +11,14 @@ import {
   recordingUpstream,
   type RecordingUpstream,
 } from './helpers/raw-client.js';
-import { startProxy, stopAllProcesses, type ProxyProcess } from './helpers/processes.js';
+import { NO_PROBES, startProxy, stopAllProcesses, type ProxyProcess } from './helpers/processes.js';
 
 let upstream: RecordingUpstream;
 let proxy: ProxyProcess;
 
 beforeAll(async () => {
   upstream = await recordingUpstream();
-  proxy = await startProxy(['--upstream', upstream.url, '--health-interval', '2000000000']);
+  proxy = await startProxy(['--upstream', upstream.url, ...NO_PROBES]);
 });
 
 afterAll(async () => {

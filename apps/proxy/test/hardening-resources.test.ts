@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { closeAllBackends, closedPort, httpBackend, rawUpstream } from './helpers/backends.js';
 import { getMetrics, getUpstreams, request, sleep, sumOf, waitFor } from './helpers/http.js';
 import { fdCount, openConnections, openProbe, parseRaw } from './helpers/hardening.js';
-import { startProxy, stopAllProcesses } from './helpers/processes.js';
+import { NO_PROBES, startProxy, stopAllProcesses } from './helpers/processes.js';
 
 afterAll(async () => {
   await stopAllProcesses();
@@ -86,8 +86,7 @@ describe('descriptors and upstream connections after failing and aborted request
       dead,
       '--headers-timeout',
       '300',
-      '--health-interval',
-      '2000000000',
+      ...NO_PROBES,
     ]);
     // Baseline: the proxy at rest, before it ever connected upstream.
     await sleep(200);
@@ -152,14 +151,7 @@ describe('SIGTERM with connections in every state', () => {
         else answer();
       });
     });
-    const proxy = await startProxy([
-      '--upstream',
-      backend.url,
-      '--health-interval',
-      '2000000000',
-      '--drain-timeout',
-      '8000',
-    ]);
+    const proxy = await startProxy(['--upstream', backend.url, ...NO_PROBES, '--drain-timeout', '8000']);
 
     const silent = await openProbe(proxy.port);
     const halfHead = await openProbe(proxy.port, 'GET /half HTTP/1.1\r\nhost: t\r\n');
@@ -210,14 +202,7 @@ describe('SIGTERM with connections in every state', () => {
 
   it('exits 0 at once on SIGTERM when only silent connections are open', async () => {
     const backend = await httpBackend((_req, res) => res.end('ok'));
-    const proxy = await startProxy([
-      '--upstream',
-      backend.url,
-      '--health-interval',
-      '2000000000',
-      '--drain-timeout',
-      '8000',
-    ]);
+    const proxy = await startProxy(['--upstream', backend.url, ...NO_PROBES, '--drain-timeout', '8000']);
     const probes = await Promise.all(Array.from({ length: 5 }, () => openProbe(proxy.port)));
     const started = Date.now();
     expect(await proxy.stop('SIGTERM')).toEqual({ code: 0, signal: null });

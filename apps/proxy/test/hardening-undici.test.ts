@@ -7,18 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeAllBackends, type HttpBackend } from './helpers/backends.js';
 import { getMetrics, getUpstreams, postJson, rawExchange, sumOf, waitFor } from './helpers/http.js';
 import { errorCodeOf, parseRaw, reflectingBackend, sha256, type Reflected } from './helpers/hardening.js';
-import { startProxy, stopAllProcesses, type ProxyProcess } from './helpers/processes.js';
+import { NO_PROBES, startProxy, stopAllProcesses, type ProxyProcess } from './helpers/processes.js';
 
 let backends: HttpBackend[];
 let proxy: ProxyProcess;
 
 beforeAll(async () => {
   backends = await Promise.all(['A', 'B', 'C'].map((name) => reflectingBackend(name)));
-  proxy = await startProxy([
-    ...backends.flatMap((b) => ['--upstream', b.url]),
-    '--health-interval',
-    '2000000000',
-  ]);
+  proxy = await startProxy([...backends.flatMap((b) => ['--upstream', b.url]), ...NO_PROBES]);
 });
 
 afterAll(async () => {

@@ -18,9 +18,7 @@ import {
   waitFor,
 } from './helpers/http.js';
 import { errorCodeOf, parseRaw } from './helpers/hardening.js';
-import { startProxy, stopAllProcesses, type ProxyProcess } from './helpers/processes.js';
-
-const NO_PROBES = ['--health-interval', '2000000000'];
+import { NO_PROBES, startProxy, stopAllProcesses, type ProxyProcess } from './helpers/processes.js';
 
 const cleanups: (() => void | Promise<void>)[] = [];
 afterEach(async () => {

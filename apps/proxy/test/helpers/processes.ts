@@ -6,6 +6,9 @@ import { fileURLToPath } from 'node:url';
 
 /** The built proxy and echo backend (`pnpm --filter proxy test` builds both before running vitest). */
 export const PROXY_MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
+
+/** Proxy flags that push the first liveness probe past any test: the upstreams stay in rotation as configured. */
+export const NO_PROBES: readonly string[] = ['--health-interval', '2000000000'];
 export const ECHO_MAIN = fileURLToPath(new URL('../../../echo/dist/main.js', import.meta.url));
 
 /** One JSON log line. */
