@@ -2,7 +2,7 @@ import { BatchedFdStream } from './batched-fd-stream.js';
 import { isTty, resolveColor } from './color.js';
 import { DestinationTransport } from './destination-transport.js';
 import { describe, LoggerError } from './errors.js';
-import { DirectRecordWriter, JsonRecordEncoder } from './json-bytes.js';
+import { DirectRecordWriter } from './json-bytes.js';
 import { JsonFormatter } from './json-format.js';
 import { isLogFormat, isLogLevel, LEVEL_PRIORITY, LOG_LEVELS, type LogLevel } from './levels.js';
 import { PrettyFormatter } from './pretty-format.js';
@@ -214,15 +214,15 @@ export function createLogger(options: LoggerOptions = {}): Logger {
 
   const redactor = new Redactor(redactKeys);
   const pretty = format === 'pretty' || (format === 'auto' && isTty(destination));
-  const formatter: RecordFormatter = pretty
-    ? new PrettyFormatter(name, redactor, resolveColor(color, destination, process.env))
-    : new JsonFormatter(name, redactor);
+  const json = pretty ? undefined : new JsonFormatter(name, redactor);
+  const formatter: RecordFormatter =
+    json ?? new PrettyFormatter(name, redactor, resolveColor(color, destination, process.env));
   const transport = new DestinationTransport(destination);
   // A BatchedFdStream never pushes back (its write() returns false only once closed), so records
   // written past the transport cannot overtake a backlog.
   const direct =
-    !pretty && destination instanceof BatchedFdStream
-      ? new DirectRecordWriter(new JsonRecordEncoder(name, redactor), destination)
+    json !== undefined && destination instanceof BatchedFdStream
+      ? new DirectRecordWriter(json.byteEncoder(), destination)
       : undefined;
   const core: Core = { level, threshold: LEVEL_PRIORITY[level], formatter, transport, direct };
   return new StructuredLogger(core, bind(formatter, { ...fields }));

@@ -11,22 +11,12 @@
  */
 import { kDirectBuffer, kDirectCommit, kDirectOffset, type BatchedFdStream } from './batched-fd-stream.js';
 import { isoTime } from './clock.js';
-import { jsonString } from './escape.js';
+import type { KeyPlan, JsonValueWriter } from './json-value.js';
 import type { LogLevel } from './levels.js';
-import { fieldKey } from './json-value.js';
 import type { BoundFields } from './record-formatter.js';
-import { REDACTED, type Redactor } from './redact.js';
+import { REDACTED } from './redact.js';
 
 const QUOTE = 0x22;
-
-/** How one top-level key is written: `,"key":` as UTF-8, and whether its value is redacted. */
-interface BytePlan {
-  readonly prefix: Uint8Array;
-  readonly redact: boolean;
-}
-
-/** Keys whose plans are memoized (bounds memory when keys are unbounded). */
-const MAX_CACHED_KEYS = 1024;
 
 const utf8 = (s: string): Uint8Array => Buffer.from(s, 'utf8');
 const REDACTED_BYTES = utf8(`"${REDACTED}"`);
@@ -125,10 +115,9 @@ function putNumber(buf: Uint8Array, pos: number, v: number): number {
 
 /** Encodes records of the JSON format into bytes; one per JSON formatter. */
 export class JsonRecordEncoder {
-  readonly #redactor: Redactor;
+  readonly #values: JsonValueWriter;
   /** Per level: `","level":"info","name":"proxy","msg":` (the time comes before it). */
   readonly #heads: Readonly<Record<LogLevel, Uint8Array>>;
-  readonly #plans = new Map<string, BytePlan>();
   /** `{"time":"2026-11-25T22:10:00.123Z` for the millisecond {@link #timeMs}. */
   #timeBytes: Uint8Array = new Uint8Array(0);
   #timeMs = Number.NaN;
@@ -141,15 +130,22 @@ export class JsonRecordEncoder {
    * a row (a method, a path, a status, a client address repeat; a duration does not).
    */
   readonly #lastKeys: string[] = [];
-  readonly #lastPlans: BytePlan[] = [];
+  readonly #lastPlans: KeyPlan[] = [];
   readonly #lastValues: unknown[] = [];
   readonly #lastBytes: (Uint8Array | undefined)[] = [];
 
-  constructor(name: string | undefined, redactor: Redactor) {
-    this.#redactor = redactor;
-    const named = name === undefined ? '' : `,"name":${jsonString(name)}`;
-    const head = (level: LogLevel): Uint8Array => utf8(`","level":"${level}"${named},"msg":`);
-    this.#heads = { error: head('error'), warn: head('warn'), info: head('info'), debug: head('debug') };
+  /**
+   * @param heads per level, what the JSON formatter writes between the time and the message.
+   * @param values the JSON formatter's value writer, whose key plans (renaming, redaction) this shares.
+   */
+  constructor(heads: Readonly<Record<LogLevel, string>>, values: JsonValueWriter) {
+    this.#values = values;
+    this.#heads = {
+      error: utf8(heads.error),
+      warn: utf8(heads.warn),
+      info: utf8(heads.info),
+      debug: utf8(heads.debug),
+    };
   }
 
   /**
@@ -202,9 +198,9 @@ export class JsonRecordEncoder {
     for (const key in fields) {
       if (boundKeys !== undefined && boundKeys.has(key)) return -1;
       const value = (fields as Record<string, unknown>)[key];
-      let plan: BytePlan;
+      let plan: KeyPlan;
       if (i < lastKeys.length && lastKeys[i] === key) {
-        plan = this.#lastPlans[i] as BytePlan;
+        plan = this.#lastPlans[i] as KeyPlan;
         if (value === lastValues[i]) {
           const bytes = lastBytes[i];
           if (bytes !== undefined) {
@@ -215,7 +211,7 @@ export class JsonRecordEncoder {
           }
         }
       } else {
-        plan = this.#plan(key);
+        plan = this.#values.plan(key);
         lastKeys[i] = key;
         this.#lastPlans[i] = plan;
         lastValues[i] = undefined;
@@ -223,7 +219,7 @@ export class JsonRecordEncoder {
       }
       if (value !== undefined) {
         const start = p;
-        p = putBytes(buf, p, plan.prefix);
+        p = putBytes(buf, p, plan.prefixBytes);
         if (p === -1) return -1;
         if (plan.redact) p = putBytes(buf, p, REDACTED_BYTES);
         else if (typeof value === 'string') p = putString(buf, p, value);
@@ -245,18 +241,6 @@ export class JsonRecordEncoder {
       i++;
     }
     return p;
-  }
-
-  #plan(key: string): BytePlan {
-    let plan = this.#plans.get(key);
-    if (plan === undefined) {
-      plan = {
-        prefix: utf8(`,${jsonString(fieldKey(key))}:`),
-        redact: this.#redactor.isSensitive(key),
-      };
-      if (this.#plans.size < MAX_CACHED_KEYS) this.#plans.set(key, plan);
-    }
-    return plan;
   }
 }
 

@@ -1,5 +1,6 @@
 import { isoTime } from './clock.js';
 import { jsonString } from './escape.js';
+import { JsonRecordEncoder } from './json-bytes.js';
 import { JsonValueWriter } from './json-value.js';
 import type { LogLevel } from './levels.js';
 import { renderFields, type BoundFields, type RecordFormatter } from './record-formatter.js';
@@ -28,6 +29,11 @@ export class JsonFormatter implements RecordFormatter {
 
   bind(fields: LogFields): string {
     return this.#values.fields(fields) ?? '';
+  }
+
+  /** An encoder that writes this formatter's records as bytes (see `json-bytes.ts`). */
+  byteEncoder(): JsonRecordEncoder {
+    return new JsonRecordEncoder(this.#heads, this.#values);
   }
 
   format(

@@ -16,9 +16,11 @@ export function fieldKey(key: string): string {
 /** Top-level keys whose rendering is memoized, per logger tree (bounds memory if keys are unbounded). */
 const MAX_CACHED_KEYS = 1024;
 
-interface KeyPlan {
+export interface KeyPlan {
   /** `,"key":`, escaped, with a reserved key renamed. */
   readonly prefix: string;
+  /** `prefix` as UTF-8, for the byte encoder (`json-bytes.ts`). */
+  readonly prefixBytes: Uint8Array;
   /** Whether the value is redacted. */
   readonly redact: boolean;
 }
@@ -53,7 +55,7 @@ export class JsonValueWriter {
       if (stop !== undefined && stop.has(key)) return undefined;
       const value = (fields as Record<string, unknown>)[key];
       if (value === undefined) continue;
-      const plan = this.#plan(key);
+      const plan = this.plan(key);
       let json: string | undefined;
       if (plan.redact) json = `"${REDACTED}"`;
       else if (typeof value === 'string') json = jsonString(value);
@@ -65,10 +67,11 @@ export class JsonValueWriter {
   }
 
   /** How a top-level key is written; memoized, since records mostly reuse a handful of keys. */
-  #plan(key: string): KeyPlan {
+  plan(key: string): KeyPlan {
     let plan = this.#plans.get(key);
     if (plan === undefined) {
-      plan = { prefix: `,${jsonString(fieldKey(key))}:`, redact: this.#redactor.isSensitive(key) };
+      const prefix = `,${jsonString(fieldKey(key))}:`;
+      plan = { prefix, prefixBytes: Buffer.from(prefix, 'utf8'), redact: this.#redactor.isSensitive(key) };
       if (this.#plans.size < MAX_CACHED_KEYS) this.#plans.set(key, plan);
     }
     return plan;

@@ -7,7 +7,8 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BatchedFdStream } from '../src/batched-fd-stream.js';
 import { createLogger } from '../src/index.js';
-import { JsonRecordEncoder } from '../src/json-bytes.js';
+import type { JsonRecordEncoder } from '../src/json-bytes.js';
+import { JsonFormatter } from '../src/json-format.js';
 import { Redactor } from '../src/redact.js';
 import type { LogFields, Logger } from '../src/types.js';
 import { sink } from './helpers.js';
@@ -178,7 +179,7 @@ describe('JSON fast path: same bytes as the string path', () => {
 });
 
 describe('JsonRecordEncoder', () => {
-  const encoder = (): JsonRecordEncoder => new JsonRecordEncoder('proxy', new Redactor([]));
+  const encoder = (): JsonRecordEncoder => new JsonFormatter('proxy', new Redactor([])).byteEncoder();
   const NOW = Date.parse('2026-11-26T04:00:00.000Z');
   const none = new Uint8Array(0);
 
