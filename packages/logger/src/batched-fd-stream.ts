@@ -107,10 +107,7 @@ export class BatchedFdStream extends EventEmitter implements NodeJS.WritableStre
       this.#appendBytes(chunk);
     }
     if (cb) this.#callbacks.push(cb);
-    if (!this.#scheduled) {
-      this.#scheduled = true;
-      setImmediate(this.#flush);
-    }
+    this.#schedule();
     return true;
   }
 
@@ -124,10 +121,7 @@ export class BatchedFdStream extends EventEmitter implements NodeJS.WritableStre
 
   [kDirectCommit](end: number): void {
     this.#length = end;
-    if (!this.#scheduled) {
-      this.#scheduled = true;
-      setImmediate(this.#flush);
-    }
+    this.#schedule();
   }
 
   end(...args: unknown[]): this {
@@ -164,6 +158,14 @@ export class BatchedFdStream extends EventEmitter implements NodeJS.WritableStre
       const grown = Buffer.allocUnsafeSlow(Math.max(this.#buffer.length * 2, this.#length + needed));
       this.#buffer.copy(grown, 0, 0, this.#length);
       this.#buffer = grown;
+    }
+  }
+
+  /** Writes the buffer out on the next loop turn, once however many lines come before it. */
+  #schedule(): void {
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(this.#flush);
     }
   }
 
