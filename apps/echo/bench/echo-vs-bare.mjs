@@ -3,6 +3,7 @@
 //
 //   pnpm --filter echo bench            (builds, then runs this)
 //   node bench/echo-vs-bare.mjs [--rounds N] [--duration 5s] [--connections 50] [--slices N | --parallel]
+//                               [--bare-batched]
 //
 // echo runs as shipped (json access log at info, metrics on), its stdout going to /dev/null.
 //
@@ -11,6 +12,9 @@
 // --slices N splits each server's run into N shorter wrk runs, alternating echo and bare (same total time);
 // --parallel loads both servers at once (two wrk processes), so both see the same conditions (the ratio
 // is then lower than sequentially: each server also competes with the other and both wrk for the CPUs).
+//
+// --bare-batched compares with bare-echo-batched.mjs instead: the same bare echo, writing its responses at the
+// end of the loop turn as echo does, so the ratio is what echo's checks, log and metrics cost.
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, openSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -29,6 +33,7 @@ const { values } = parseArgs({
     wrk: { type: 'string', default: 'wrk' },
     parallel: { type: 'boolean', default: false },
     slices: { type: 'string', default: '1' },
+    'bare-batched': { type: 'boolean', default: false },
   },
 });
 
@@ -75,7 +80,7 @@ async function start(kind) {
   const args =
     kind === 'echo'
       ? [main, '--port', String(port), '--log-format', 'json', '--log-level', 'info']
-      : [join(here, 'bare-echo.mjs'), String(port)];
+      : [join(here, values['bare-batched'] ? 'bare-echo-batched.mjs' : 'bare-echo.mjs'), String(port)];
   const child = spawn(process.execPath, args, { stdio: ['ignore', devNull, 'inherit'] });
   await waitUntilUp(port, child);
   return { port, child };
@@ -188,5 +193,6 @@ console.log(
   `\necho ${echoRps.toFixed(0)} req/s, bare ${bareRps.toFixed(0)} req/s, ratio ${pct(ratio)} (goal >= 85%; ` +
     `per round: ${ratios.map(pct).join(', ')}) — 100-byte JSON POST, wrk -t1 -c${values.connections} ` +
     `-d${values.duration}, ${rounds} ${values.parallel ? 'parallel' : 'interleaved'} rounds` +
-    `${!values.parallel && slices > 1 ? ` of ${slices} slices` : ''}, node ${process.version}`,
+    `${!values.parallel && slices > 1 ? ` of ${slices} slices` : ''}` +
+    `${values['bare-batched'] ? ', bare writing at the end of the loop turn' : ''}, node ${process.version}`,
 );

@@ -3,6 +3,7 @@ import { IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { ERROR_STATUS, errorBody, rawErrorResponse, type EchoErrorCode } from './errors.js';
+import { EndOfTurnBatch } from './end-of-turn-batch.js';
 import { closeAfterResponse, LINGER_MS } from './linger.js';
 import { isJsonText } from './json-validate.js';
 import { isJsonMediaType } from './media-type.js';
@@ -10,6 +11,7 @@ import { saneRequestId } from './request-id.js';
 
 /** The part of `@roundguard/logger`'s `Logger` the handler uses (so tests can pass a fake). */
 export interface HandlerLogger {
+  error(msg: string, fields?: Record<string, unknown>): void;
   info(msg: string, fields?: Record<string, unknown>): void;
   debug(msg: string, fields?: Record<string, unknown>): void;
   isLevelEnabled(level: 'error' | 'warn' | 'info' | 'debug'): boolean;
@@ -45,8 +47,16 @@ export class EchoRequest extends IncomingMessage {
   chunks: Buffer[] | null = null;
   /** Request body bytes received so far. */
   bodyBytes = 0;
-  /** A response has been started (or the request was given up as aborted); nothing else may answer it. */
+  /** A response has been decided (or the request was given up as aborted); nothing else may answer it. */
   responded = false;
+  /** The decided response, written at the end of the loop turn (see `EchoHandler.#send`). */
+  status = 0;
+  reply: Buffer | null = null;
+  errorCode: EchoErrorCode | undefined = undefined;
+  /** Answer with `Connection: close`. */
+  closeAfter = false;
+  /** `Allow` header of a 405. */
+  allow: string | undefined = undefined;
 }
 
 /** Where a socket keeps the request currently being served on it (for `clientError`). */
@@ -105,7 +115,7 @@ function onBodyData(this: EchoRequest, chunk: Buffer): void {
     // Stop reading at the first byte over the limit; the connection is closed after the 413.
     this.pause();
     this.chunks = null;
-    handler.fail(this, this.response as ServerResponse, 'PAYLOAD_TOO_LARGE', handler.tooLargeMessage);
+    handler.fail(this, 'PAYLOAD_TOO_LARGE', handler.tooLargeMessage);
     return;
   }
   (this.chunks as Buffer[]).push(chunk);
@@ -113,7 +123,7 @@ function onBodyData(this: EchoRequest, chunk: Buffer): void {
 
 function onBodyEnd(this: EchoRequest): void {
   if (this.responded) return;
-  (this.handler as EchoHandler).bodyComplete(this, this.response as ServerResponse);
+  (this.handler as EchoHandler).bodyComplete(this);
 }
 
 /** `'close'` of a connection: a request on it that was not answered has lost its client. */
@@ -148,6 +158,11 @@ export class EchoHandler {
   readonly #serveMetrics: (req: IncomingMessage, res: ServerResponse) => void;
   #accessLog = false;
   #debugLog = false;
+  /** Responses decided in this loop turn, written together at its end. */
+  readonly #replies = new EndOfTurnBatch<EchoRequest>(
+    (req) => this.#writeReply(req),
+    (err, req) => this.#replyFailed(err, req),
+  );
 
   constructor(options: EchoHandlerOptions) {
     this.maxBody = options.maxBody;
@@ -179,7 +194,7 @@ export class EchoHandler {
   readonly onCheckExpectation = (req: IncomingMessage, res: ServerResponse): void => {
     const echoReq = req as EchoRequest;
     this.#begin(echoReq, res);
-    this.fail(echoReq, res, 'EXPECTATION_FAILED', 'only "Expect: 100-continue" is supported');
+    this.fail(echoReq, 'EXPECTATION_FAILED', 'only "Expect: 100-continue" is supported');
   };
 
   /**
@@ -201,7 +216,7 @@ export class EchoHandler {
     const res = req?.response;
     if (req && res && !req.responded && !res.headersSent) {
       // A request is being served (e.g. its body stopped arriving): answer it, so it is logged as usual.
-      this.fail(req, res, code, message, true);
+      this.fail(req, code, message, true);
       setTimeout(() => socket.destroy(), LINGER_MS).unref();
       return;
     }
@@ -249,7 +264,7 @@ export class EchoHandler {
     this.#begin(req, res);
     const method = req.method;
     if (req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor === 1) {
-      this.fail(req, res, 'BAD_REQUEST', 'an HTTP/1.1 request needs a Host header');
+      this.fail(req, 'BAD_REQUEST', 'an HTTP/1.1 request needs a Host header');
       return;
     }
     if (method === 'POST') {
@@ -258,17 +273,16 @@ export class EchoHandler {
     }
     const path = req.path;
     if (method === 'GET' || method === 'HEAD') {
-      if (path === '/health') return this.#send(req, res, 200, HEALTH_BODY, undefined);
+      if (path === '/health') return this.#send(req, 200, HEALTH_BODY, undefined);
       if (path === '/ready') {
-        if (this.draining) return this.#send(req, res, 503, DRAINING_BODY, undefined);
-        return this.#send(req, res, 200, READY_BODY, undefined);
+        if (this.draining) return this.#send(req, 503, DRAINING_BODY, undefined);
+        return this.#send(req, 200, READY_BODY, undefined);
       }
       if (path === '/metrics') return this.#metricsRequest(req, res);
     }
     const allow = PROBE_PATHS.has(path) ? ALLOW_PROBE : ALLOW_POST;
     this.fail(
       req,
-      res,
       'METHOD_NOT_ALLOWED',
       `method ${method} is not allowed here (allowed: ${allow})`,
       false,
@@ -281,7 +295,6 @@ export class EchoHandler {
     if (!isJsonMediaType(headers['content-type'])) {
       this.fail(
         req,
-        res,
         'UNSUPPORTED_MEDIA_TYPE',
         'the Content-Type must be application/json or application/*+json',
       );
@@ -291,10 +304,10 @@ export class EchoHandler {
     if (length !== undefined) {
       // Node has already checked it is a number: decide before reading a byte.
       const declared = Number(length);
-      if (declared > this.maxBody) return this.fail(req, res, 'PAYLOAD_TOO_LARGE', this.tooLargeMessage);
-      if (declared === 0) return this.fail(req, res, 'EMPTY_BODY', 'the request body is empty');
+      if (declared > this.maxBody) return this.fail(req, 'PAYLOAD_TOO_LARGE', this.tooLargeMessage);
+      if (declared === 0) return this.fail(req, 'EMPTY_BODY', 'the request body is empty');
     } else if (headers['transfer-encoding'] === undefined) {
-      return this.fail(req, res, 'EMPTY_BODY', 'the request body is empty');
+      return this.fail(req, 'EMPTY_BODY', 'the request body is empty');
     }
     if (expectContinue) res.writeContinue();
     req.chunks = [];
@@ -303,23 +316,23 @@ export class EchoHandler {
   }
 
   /** The whole body is in: validate it and echo it back. */
-  bodyComplete(req: EchoRequest, res: ServerResponse): void {
+  bodyComplete(req: EchoRequest): void {
     const chunks = req.chunks as Buffer[];
     req.chunks = null;
     const size = req.bodyBytes;
-    if (size === 0) return this.fail(req, res, 'EMPTY_BODY', 'the request body is empty');
+    if (size === 0) return this.fail(req, 'EMPTY_BODY', 'the request body is empty');
     const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
     if (!isJsonText(body)) {
       // Not UTF-8, or not JSON (the validator agrees with JSON.parse, see json-validate.ts): say which.
-      if (!isUtf8(body)) return this.fail(req, res, 'INVALID_JSON', 'the request body is not valid UTF-8');
+      if (!isUtf8(body)) return this.fail(req, 'INVALID_JSON', 'the request body is not valid UTF-8');
       try {
         JSON.parse(body.toString('utf8'));
       } catch (err) {
-        this.fail(req, res, 'INVALID_JSON', `the request body is not valid JSON: ${(err as Error).message}`);
+        this.fail(req, 'INVALID_JSON', `the request body is not valid JSON: ${(err as Error).message}`);
         return;
       }
     }
-    this.#send(req, res, 200, body, undefined);
+    this.#send(req, 200, body, undefined);
   }
 
   /** The client went away before its request was answered. Logged and counted as 499, like nginx. */
@@ -334,22 +347,18 @@ export class EchoHandler {
    * the connection is closed after the response (see `closeAfterResponse`), so that nothing unread is left to
    * be parsed as a next request.
    */
-  fail(
-    req: EchoRequest,
-    res: ServerResponse,
-    code: EchoErrorCode,
-    message: string,
-    forceClose = false,
-    allow?: string,
-  ): void {
+  fail(req: EchoRequest, code: EchoErrorCode, message: string, forceClose = false, allow?: string): void {
     const unreadBody = !req.complete && announcesBody(req);
     if (unreadBody && !forceClose) closeAfterResponse(req);
-    this.#send(req, res, ERROR_STATUS[code], errorBody(code, message), code, unreadBody || forceClose, allow);
+    this.#send(req, ERROR_STATUS[code], errorBody(code, message), code, unreadBody || forceClose, allow);
   }
 
+  /**
+   * Decides the response. It is written at the end of the loop turn, with the other responses decided in
+   * the same turn (see {@link EndOfTurnBatch}), and logged once written.
+   */
   #send(
     req: EchoRequest,
-    res: ServerResponse,
     status: number,
     body: Buffer,
     errorCode: EchoErrorCode | undefined,
@@ -359,6 +368,23 @@ export class EchoHandler {
     req.responded = true;
     const socket = req.socket as TrackedSocket;
     if (socket[kInFlight] === req) socket[kInFlight] = null;
+    req.status = status;
+    req.reply = body;
+    req.errorCode = errorCode;
+    req.closeAfter = close;
+    req.allow = allow;
+    this.#replies.add(req);
+  }
+
+  #writeReply(req: EchoRequest): void {
+    const body = req.reply as Buffer;
+    req.reply = null;
+    if (req.socket.destroyed) {
+      // The client went away before the end of the turn: nothing was sent.
+      this.#record(req, 499, 0, 'CLIENT_CLOSED_REQUEST');
+      return;
+    }
+    const res = req.response as ServerResponse;
     const headers = [
       'Content-Type',
       JSON_TYPE,
@@ -367,9 +393,10 @@ export class EchoHandler {
       'X-Echo-Name',
       this.name,
     ];
-    if (allow !== undefined) headers.push('Allow', allow);
-    if (close || this.draining) headers.push('Connection', 'close');
-    res.writeHead(status, headers);
+    if (req.allow !== undefined) headers.push('Allow', req.allow);
+    // Draining may have started since the response was decided: it closes the connection all the same.
+    if (req.closeAfter || this.draining) headers.push('Connection', 'close');
+    res.writeHead(req.status, headers);
     if (body.length <= SMALL_BODY) {
       // A latin1 string maps each byte to one char and back, so the bytes are unchanged; and a string body
       // goes out in one write() together with the head, where a Buffer takes a writev() of head and body.
@@ -377,7 +404,14 @@ export class EchoHandler {
     } else {
       res.end(body);
     }
-    this.#record(req, status, req.method === 'HEAD' ? 0 : body.length, errorCode);
+    this.#record(req, req.status, req.method === 'HEAD' ? 0 : body.length, req.errorCode);
+  }
+
+  /** Writing a response threw (a bug, not a client's doing): drop the connection, keep serving the others. */
+  #replyFailed(err: unknown, req: EchoRequest): void {
+    req.socket.destroy();
+    this.#logger.error('response failed', { err, path: req.path });
+    this.#record(req, 500, 0, 'INTERNAL_ERROR');
   }
 
   #metricsRequest(req: EchoRequest, res: ServerResponse): void {

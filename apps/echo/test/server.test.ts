@@ -1,10 +1,12 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createEchoServer, type EchoServer } from '../src/server.js';
-import { buildRequest, exchange, json, postJson } from './helpers/raw-http.js';
+import { buildRequest, exchange, json, postJson, RawClient } from './helpers/raw-http.js';
 
 const records: { level: string; msg: string; fields?: Record<string, unknown> }[] = [];
 const logger = {
+  error: (msg: string, fields?: Record<string, unknown>) => records.push({ level: 'error', msg, fields }),
   info: (msg: string, fields?: Record<string, unknown>) => records.push({ level: 'info', msg, fields }),
   debug: (msg: string, fields?: Record<string, unknown>) => records.push({ level: 'debug', msg, fields }),
   isLevelEnabled: () => true,
@@ -76,6 +78,48 @@ describe('createEchoServer (in process)', () => {
       '/c',
       '/metrics',
     ]);
+    expect((echo as EchoServer).handler.inFlight).toBe(0);
+  });
+
+  it('writes the responses decided in one loop turn at its end, all of them, each on its connection', async () => {
+    const port = await start();
+    records.length = 0;
+    const seenAtEnd: { headersSent: boolean; inFlight: number }[] = [];
+    // Runs right after echo's own 'end' listener, which decides the 200.
+    (echo as EchoServer).server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      req.on('end', () =>
+        seenAtEnd.push({ headersSent: res.headersSent, inFlight: echo?.handler.inFlight ?? -1 }),
+      );
+    });
+    const clients = await Promise.all(Array.from({ length: 20 }, () => RawClient.connect(port)));
+    await Promise.all(clients.map((c, i) => c.write(postJson(`{"n":${i}}`))));
+    const responses = await Promise.all(clients.map((c) => c.readResponse()));
+    for (const c of clients) c.destroy();
+    expect(responses.map((r) => [r.status, json(r)])).toEqual(clients.map((_, i) => [200, { n: i }]));
+    expect(seenAtEnd).toHaveLength(20);
+    // Decided but not yet written, and still counted in flight (a shutdown waits for it).
+    expect(seenAtEnd.every((s) => !s.headersSent && s.inFlight >= 1)).toBe(true);
+    expect(records.filter((r) => r.msg === 'request completed')).toHaveLength(20);
+    expect((echo as EchoServer).handler.inFlight).toBe(0);
+  });
+
+  it('logs 499 and writes nothing when the client is gone before the end of the turn', async () => {
+    const port = await start();
+    records.length = 0;
+    finished.length = 0;
+    (echo as EchoServer).server.on('request', (req: IncomingMessage) => {
+      req.on('end', () => req.socket.destroy());
+    });
+    const client = await RawClient.connect(port);
+    await client.write(postJson('{"x":1}', {}, '/gone'));
+    await new Promise((resolve) => client.socket.once('close', resolve));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(client.pending.length).toBe(0);
+    const completed = records.filter((r) => r.msg === 'request completed');
+    expect(completed.map((r) => [r.fields?.path, r.fields?.status, r.fields?.error_code])).toEqual([
+      ['/gone', 499, 'CLIENT_CLOSED_REQUEST'],
+    ]);
+    expect(finished).toEqual([['POST', 499]]);
     expect((echo as EchoServer).handler.inFlight).toBe(0);
   });
 });
