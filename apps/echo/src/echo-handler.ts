@@ -211,6 +211,8 @@ export class EchoHandler {
       return;
     }
     tracked[kClientErrorSeen] = true;
+    // Responses decided earlier in this turn are written first: an error written below must follow them.
+    this.#replies.flush();
     const message = CLIENT_ERROR_MESSAGES[code] as string;
     const req = tracked[kInFlight];
     const res = req?.response;

@@ -34,11 +34,14 @@ export class EndOfTurnBatch<T> {
     this.#items.push(item);
     if (!this.#scheduled) {
       this.#scheduled = true;
-      setImmediate(this.#flush);
+      setImmediate(this.#onImmediate);
     }
   }
 
-  readonly #flush = (): void => {
+  readonly #onImmediate = (): void => this.flush();
+
+  /** Writes the waiting items now, in order (for when something must follow them before the turn ends). */
+  flush(): void {
     const items = this.#items;
     try {
       // Items added while writing (synchronously) are written in this same pass.
@@ -54,5 +57,5 @@ export class EndOfTurnBatch<T> {
       items.length = 0;
       this.#scheduled = false;
     }
-  };
+  }
 }

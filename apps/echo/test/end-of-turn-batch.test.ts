@@ -61,4 +61,22 @@ describe('EndOfTurnBatch', () => {
     await nextTurn();
     expect(written).toEqual([1, 3, 4]);
   });
+
+  it('flush() writes the waiting items at once, and only once', async () => {
+    const written: number[] = [];
+    const batch = new EndOfTurnBatch<number>(
+      (n) => written.push(n),
+      () => {},
+    );
+    batch.add(1);
+    batch.add(2);
+    batch.flush();
+    expect(written).toEqual([1, 2]);
+    expect(batch.size).toBe(0);
+    batch.add(3);
+    expect(written).toEqual([1, 2]);
+    await nextTurn();
+    await nextTurn();
+    expect(written).toEqual([1, 2, 3]);
+  });
 });

@@ -103,6 +103,29 @@ describe('createEchoServer (in process)', () => {
     expect((echo as EchoServer).handler.inFlight).toBe(0);
   });
 
+  it('writes a response decided earlier in the turn before the error for bytes that follow it', async () => {
+    const port = await start();
+    // As when a good request and then garbage arrive in two reads of one turn: Node reports the garbage
+    // (clientError) while the good request's 200 still waits for the end of the turn.
+    (echo as EchoServer).server.on('request', (req: IncomingMessage) => {
+      req.on('end', () => {
+        const err = Object.assign(new Error('Invalid method encountered'), { code: 'HPE_INVALID_METHOD' });
+        echo?.server.emit('clientError', err, req.socket);
+      });
+    });
+    const client = await RawClient.connect(port);
+    await client.write(postJson('{"first":true}'));
+    const first = await client.readResponse();
+    const second = await client.readResponse();
+    expect([first.status, json(first)]).toEqual([200, { first: true }]);
+    expect([second.status, (json(second) as { error: { code: string } }).error.code]).toEqual([
+      400,
+      'BAD_REQUEST',
+    ]);
+    await client.waitEnded();
+    client.destroy();
+  });
+
   it('logs 499 and writes nothing when the client is gone before the end of the turn', async () => {
     const port = await start();
     records.length = 0;
