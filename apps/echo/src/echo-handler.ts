@@ -383,7 +383,7 @@ export class EchoHandler {
     req.reply = null;
     if (req.socket.destroyed) {
       // The client went away before the end of the turn: nothing was sent.
-      this.#record(req, 499, 0, 'CLIENT_CLOSED_REQUEST');
+      this.aborted(req);
       return;
     }
     const res = req.response as ServerResponse;
