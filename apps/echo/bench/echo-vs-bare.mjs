@@ -13,8 +13,8 @@
 // --parallel loads both servers at once (two wrk processes), so both see the same conditions (the ratio
 // is then lower than sequentially: each server also competes with the other and both wrk for the CPUs).
 //
-// --bare-batched compares with bare-echo-batched.mjs instead: the same bare echo, writing its responses at the
-// end of the loop turn as echo does, so the ratio is what echo's checks, log and metrics cost.
+// --bare-batched runs the bare echo with --batched: writing its responses at the end of the loop turn as echo
+// does, so the ratio is what echo's checks, log and metrics cost.
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, openSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -80,7 +80,7 @@ async function start(kind) {
   const args =
     kind === 'echo'
       ? [main, '--port', String(port), '--log-format', 'json', '--log-level', 'info']
-      : [join(here, values['bare-batched'] ? 'bare-echo-batched.mjs' : 'bare-echo.mjs'), String(port)];
+      : [join(here, 'bare-echo.mjs'), ...(values['bare-batched'] ? ['--batched'] : []), String(port)];
   const child = spawn(process.execPath, args, { stdio: ['ignore', devNull, 'inherit'] });
   await waitUntilUp(port, child);
   return { port, child };
