@@ -3,13 +3,19 @@ import { EndOfTurnBatch } from '../src/end-of-turn-batch.js';
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/** A batch whose writes append to `written`. */
+function recordingBatch(): { batch: EndOfTurnBatch<number>; written: number[] } {
+  const written: number[] = [];
+  const batch = new EndOfTurnBatch<number>(
+    (n) => written.push(n),
+    () => {},
+  );
+  return { batch, written };
+}
+
 describe('EndOfTurnBatch', () => {
   it('writes the items of one turn at its end, together and in order', async () => {
-    const written: number[] = [];
-    const batch = new EndOfTurnBatch<number>(
-      (n) => written.push(n),
-      () => {},
-    );
+    const { batch, written } = recordingBatch();
     batch.add(1);
     batch.add(2);
     await Promise.resolve();
@@ -63,11 +69,7 @@ describe('EndOfTurnBatch', () => {
   });
 
   it('flush() writes the waiting items at once, and only once', async () => {
-    const written: number[] = [];
-    const batch = new EndOfTurnBatch<number>(
-      (n) => written.push(n),
-      () => {},
-    );
+    const { batch, written } = recordingBatch();
     batch.add(1);
     batch.add(2);
     batch.flush();
