@@ -9,8 +9,10 @@ import { describe, MetricsError } from './errors.js';
  * - `timeout`: the upstream did not answer in time (504, or a cut body).
  * - `no_upstream`: no healthy upstream was in rotation (503).
  * - `client_abort`: the client went away before the response was complete.
+ * - `rejected`: the proxy itself refused the request with a 4xx (malformed, unsupported, too slow), so it
+ *   never reached an upstream.
  */
-export type Outcome = 'ok' | 'upstream_error' | 'timeout' | 'no_upstream' | 'client_abort';
+export type Outcome = 'ok' | 'upstream_error' | 'timeout' | 'no_upstream' | 'client_abort' | 'rejected';
 
 /** Result of one health probe; the `result` label of `roundguard_health_checks_total`. */
 export type HealthCheckResult = 'ok' | 'bad_status' | 'error' | 'timeout';
@@ -30,6 +32,7 @@ export const OUTCOMES: readonly Outcome[] = Object.freeze([
   'timeout',
   'no_upstream',
   'client_abort',
+  'rejected',
 ] as const);
 
 /**
@@ -66,6 +69,8 @@ export function outcomeIndex(outcome: Outcome): number {
       return 3;
     case 'client_abort':
       return 4;
+    case 'rejected':
+      return 5;
     default:
       throw invalidLabel('outcome', OUTCOMES, outcome);
   }

@@ -71,7 +71,7 @@ describe('ProxyMetrics.upstream', () => {
   it('counts every outcome separately for the same method and status', async () => {
     const metrics = createMetrics({ defaultMetrics: false });
     const a = metrics.upstream(A);
-    const outcomes = ['ok', 'upstream_error', 'timeout', 'no_upstream', 'client_abort'] as const;
+    const outcomes = ['ok', 'upstream_error', 'timeout', 'no_upstream', 'client_abort', 'rejected'] as const;
     outcomes.forEach((outcome, i) => {
       for (let n = 0; n <= i; n++) {
         a.requestStarted();
@@ -86,7 +86,7 @@ describe('ProxyMetrics.upstream', () => {
     });
     expect(
       samples[key('roundguard_request_duration_seconds_count', { upstream: A, method: 'GET', code: '200' })],
-    ).toBe(15);
+    ).toBe(21);
   });
 });
 
