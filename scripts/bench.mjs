@@ -51,6 +51,8 @@ const HELP = `usage: node scripts/bench.mjs [options]        (pnpm bench builds 
   --only LIST          comma-separated candidates to run (default: all that are available, without the
                        unpinned ones): ${KNOWN.join(', ')}
   --workers-scaling    also run roundguard-nopin, roundguard-w2-nopin and nginx-w2-nopin with nothing pinned
+  --baseline DIR       also measure the proxy built in another checkout DIR (e.g. a \`git worktree\` of an
+                       older commit, built with \`pnpm build\`), as roundguard-baseline: before/after in one run
   --keep-tmp           keep the temp dir (generated configs, logs) even when all went well
   -h, --help           this text
 
@@ -71,6 +73,7 @@ function parseOptions(argv) {
       only: { type: 'string' },
       'workers-scaling': { type: 'boolean', default: false },
       'keep-tmp': { type: 'boolean', default: false },
+      baseline: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -107,6 +110,7 @@ function parseOptions(argv) {
     only,
     workersScaling: values['workers-scaling'],
     keepTmp: values['keep-tmp'],
+    baseline: values.baseline === undefined ? null : path.resolve(values.baseline),
   };
 }
 
@@ -186,6 +190,8 @@ async function main() {
     if (!fs.existsSync(path.join(ROOT, f)))
       fail(`${f} is missing: run \`pnpm build\` first (\`pnpm bench\` does)`);
   }
+  if (opts.baseline && !fs.existsSync(path.join(opts.baseline, 'apps/proxy/dist/main.js')))
+    fail(`--baseline ${opts.baseline}: apps/proxy/dist/main.js is missing there: run \`pnpm build\` in it`);
   const help = spawnSync(process.execPath, [path.join(ROOT, 'apps/proxy/dist/main.js'), '--help'], {
     encoding: 'utf8',
   });
@@ -208,6 +214,7 @@ async function main() {
     workersScaling: opts.workersScaling,
     quick: opts.quick,
     only: opts.only,
+    baseline: opts.baseline,
   });
   if (!candidates.length) fail(`no candidate to run (${skipped.join('; ') || 'empty --only'})`);
   const needsBackends = candidates.some((c) => c.kind !== 'server');

@@ -15,6 +15,7 @@ import { HOST } from './procs.mjs';
 export const KNOWN = [
   'direct',
   'roundguard',
+  'roundguard-baseline',
   'roundguard-w2',
   'nginx',
   'haproxy',
@@ -36,26 +37,36 @@ const fill = (tmpl, vars) => tmpl.replace(/\{\{(\w+)\}\}/g, (_, k) => String(var
  * @param {boolean} env.workersScaling --workers-scaling given
  * @param {string[]|null} env.only     --only list, or null
  * @param {boolean} env.quick          --quick given
+ * @param {string|null} env.baseline   --baseline DIR: another checkout whose built proxy is measured too
  * @returns {{ candidates: object[], skipped: string[] }}
  */
-export function buildCandidates({ root, benchDir, tools, rgWorkers, workersScaling, only, quick }) {
-  const rgMain = path.join(root, 'apps/proxy/dist/main.js');
+export function buildCandidates({
+  root,
+  benchDir,
+  tools,
+  rgWorkers,
+  workersScaling,
+  only,
+  quick,
+  baseline = null,
+}) {
+  const proxyMain = (checkout) => path.join(checkout, 'apps/proxy/dist/main.js');
   const echoMain = path.join(root, 'apps/echo/dist/main.js');
   // The same baseline the echo app's own benchmark uses.
   const bareEchoMain = path.join(root, 'apps/echo/bench/bare-echo.mjs');
   const both = ['small', 'large'];
 
-  const roundguard = (name, workers, group) => ({
+  const roundguard = (name, workers, group, checkout = root) => ({
     name,
     kind: 'proxy',
     group,
     workloads: both,
-    describe: `Roundguard, ${workers} worker${workers > 1 ? 's (node:cluster)' : ''}, json access log at info to /dev/null`,
+    describe: `Roundguard${checkout === root ? '' : ` built in ${checkout}`}, ${workers} worker${workers > 1 ? 's (node:cluster)' : ''}, json access log at info to /dev/null`,
     // stdout carries the access log: /dev/null, as a production setup would ship it to a collector.
     launch: ({ port, adminPort, backendPorts }) => ({
       cmd: process.execPath,
       args: [
-        rgMain,
+        proxyMain(checkout),
         ...['--host', HOST, '--port', String(port), '--admin-port', String(adminPort)],
         ...['--log-format', 'json', '--log-level', 'info'],
         ...backendPorts.flatMap((p) => ['--upstream', `http://${HOST}:${p}`]),
@@ -116,6 +127,7 @@ export function buildCandidates({ root, benchDir, tools, rgWorkers, workersScali
       describe: 'no proxy: wrk straight at backend 1 (a single backend)',
     },
     roundguard: roundguard('roundguard', 1, 'pinned'),
+    'roundguard-baseline': roundguard('roundguard-baseline', 1, 'pinned', baseline ?? root),
     'roundguard-w2': roundguard('roundguard-w2', 2, 'pinned'),
     nginx: nginx('nginx', 1, 'pinned'),
     haproxy: haproxy('haproxy', 1, 'pinned'),
@@ -159,12 +171,17 @@ export function buildCandidates({ root, benchDir, tools, rgWorkers, workersScali
 
   // Which names run, and why the others do not.
   const skipped = [];
-  let names = only ?? KNOWN.filter((n) => workersScaling || all[n].group === 'pinned');
+  let names =
+    only ??
+    KNOWN.filter(
+      (n) => (workersScaling || all[n].group === 'pinned') && (n !== 'roundguard-baseline' || baseline),
+    );
   names = names.filter((n) => {
     const why =
       // --quick must stay under a minute (with `pnpm build` before it): the cluster row is left out.
       (n === 'roundguard-w2' && quick && !only && !workersScaling && 'left out by --quick') ||
       (n.startsWith('nginx') && !tools.nginx && 'nginx is not installed (apt-get install nginx-light)') ||
+      (n === 'roundguard-baseline' && !baseline && 'no --baseline DIR given') ||
       (n === 'haproxy' && !tools.haproxy && 'haproxy is not installed (apt-get install haproxy)') ||
       (n.includes('-w2') && n.startsWith('roundguard') && !rgWorkers && 'the proxy has no --workers option');
     if (why) skipped.push(`${n}: ${why}`);
