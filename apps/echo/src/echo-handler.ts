@@ -57,6 +57,8 @@ export class EchoRequest extends IncomingMessage {
   closeAfter = false;
   /** `Allow` header of a 405. */
   allow: string | undefined = undefined;
+  /** A liveness or readiness probe (`GET`/`HEAD` `/health` or `/ready`): logged at debug, not info. */
+  probe = false;
 }
 
 /** Where a socket keeps the request currently being served on it (for `clientError`). */
@@ -275,8 +277,12 @@ export class EchoHandler {
     }
     const path = req.path;
     if (method === 'GET' || method === 'HEAD') {
-      if (path === '/health') return this.#send(req, 200, HEALTH_BODY, undefined);
+      if (path === '/health') {
+        req.probe = true;
+        return this.#send(req, 200, HEALTH_BODY, undefined);
+      }
       if (path === '/ready') {
+        req.probe = true;
         if (this.draining) return this.#send(req, 503, DRAINING_BODY, undefined);
         return this.#send(req, 200, READY_BODY, undefined);
       }
@@ -438,7 +444,8 @@ export class EchoHandler {
     this.inFlight--;
     const method = req.method as string;
     this.#metrics.requestFinished(method, status, elapsedMs / 1000);
-    if (!this.#accessLog) return;
+    // Probes come every few seconds from every balancer in front: at info they would drown the requests.
+    if (!(req.probe ? this.#debugLog : this.#accessLog)) return;
     const fields: Record<string, unknown> = {
       method,
       path: req.path,
@@ -454,6 +461,7 @@ export class EchoHandler {
       if (sane !== undefined) fields.req_id = sane;
     }
     if (errorCode !== undefined) fields.error_code = errorCode;
-    this.#logger.info('request completed', fields);
+    if (req.probe) this.#logger.debug('request completed', fields);
+    else this.#logger.info('request completed', fields);
   }
 }
