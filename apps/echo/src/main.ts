@@ -36,7 +36,7 @@ async function main(): Promise<void> {
     return;
   }
   if (parsed.help) {
-    process.stdout.write(USAGE);
+    process.stdout.write(parsed.version === undefined ? USAGE : `${parsed.version}\n`);
     return;
   }
   const options = parsed.options;

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runEcho, startEcho, stopAllEchoes } from './helpers/echo-process.js';
@@ -47,6 +48,19 @@ describe('command line', () => {
     ]) {
       expect(result.stdout).toContain(flag);
     }
+  });
+
+  it('prints a usage line that runs from the repository root', async () => {
+    const result = await runEcho(['--help']);
+    expect(result.stdout.split('\n')[0]).toBe('Usage: node apps/echo/dist/main.js [options]');
+  });
+
+  it('prints the version of package.json for --version and exits 0', async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    const result = await runEcho(['--version']);
+    expect(result).toMatchObject({ code: 0, stdout: `${version}\n`, stderr: '' });
   });
 
   it('logs the port chosen for --port 0 and names itself echo-<port>', async () => {

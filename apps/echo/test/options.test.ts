@@ -1,5 +1,17 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { DEFAULTS, OptionsError, parseOptions, type EchoOptions } from '../src/options.js';
+import {
+  DEFAULTS,
+  ECHO_OPTIONS,
+  OptionsError,
+  parseOptions,
+  USAGE,
+  type EchoOptions,
+} from '../src/options.js';
+
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
 
 function options(argv: string[], env: Record<string, string> = {}, tty = false): EchoOptions {
   const parsed = parseOptions(argv, env, tty);
@@ -191,7 +203,38 @@ describe('parseOptions', () => {
     expect(err.message).not.toContain('\n');
   });
 
+  it('returns the version of package.json for --version', () => {
+    expect(version).toMatch(/^\d+\.\d+\.\d+/);
+    expect(parseOptions(['--version'], {}, false)).toEqual({ help: true, version });
+    expect(parseOptions(['--port', '1', '--version', '--bogus'], {}, false)).toEqual({ help: true, version });
+  });
+
+  it('takes each default from the option table', () => {
+    expect(DEFAULTS).toEqual(Object.fromEntries(ECHO_OPTIONS.map((row) => [row.key, row.default])));
+  });
+
   it('reports the flag, not the environment, when both are bad and the flag wins', () => {
     expect(errorOf(['--port', 'x'], { ECHO_PORT: 'y' }).message).toContain('--port "x"');
+  });
+});
+
+describe('USAGE', () => {
+  it('starts with a usage line that runs from the repository root', () => {
+    expect(USAGE.split('\n')[0]).toBe('Usage: node apps/echo/dist/main.js [options]');
+  });
+
+  it('lists every option with its placeholder, its default and its variable', () => {
+    for (const row of ECHO_OPTIONS) expect(USAGE).toContain(`  ${row.flag} ${row.placeholder} `);
+    for (const line of [
+      /--port N +listen port, 0 = any free port \(default 3000; env ECHO_PORT\)$/m,
+      /--host ADDR +listen address \(default 127\.0\.0\.1; env ECHO_HOST\)$/m,
+      /--name ID +.*\(default echo-<port>; env ECHO_NAME\)$/m,
+      /--max-body BYTES +.*\(default 1048576; env ECHO_MAX_BODY\)$/m,
+      /--log-format json\|pretty +.*\(default pretty on a TTY, json otherwise; env ECHO_LOG_FORMAT\)$/m,
+      /--request-timeout MS +.*\(default 30000\)$/m,
+      /-h, --help +print this help and exit$/m,
+      /--version +print the version and exit$/m,
+    ])
+      expect(USAGE).toMatch(line);
   });
 });

@@ -1,7 +1,7 @@
 // Options end to end: a bad flag, environment variable or config file exits 2 with one line naming the bad
 // value and starts nothing; precedence is flag > env > config file > default, read from the `listening`
 // record of a real process.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -109,6 +109,16 @@ describe('bad options exit 2 with a one-line message naming the value, and start
       ['port', 'http'],
     ],
     ['a config file with no upstream', () => configFile({ port: 0 }), ['upstream']],
+    [
+      'a port written as a JSON string in the config file',
+      () => configFile({ upstreams: [UP], port: '18085' }),
+      [': port: expected an integer from 0 to 65535, got "18085" (string)'],
+    ],
+    [
+      'a fractional weight in the config file (named with its entry)',
+      () => configFile({ upstreams: [UP, { url: 'http://127.0.0.1:10', weight: 2.5 }] }),
+      [': upstreams[1].weight: expected an integer from 0 to 1000000, got 2.5 (number)'],
+    ],
   ])('%s', async (_name, makeFile, named) => {
     const { code, stdout, stderr } = await runProxy(['--config', makeFile()]);
     expect(code, stderr).toBe(2);
@@ -130,6 +140,33 @@ describe('bad options exit 2 with a one-line message naming the value, and start
     await sleep(100);
     expect(backend.seen).toEqual([]);
     await closeAllBackends();
+  });
+
+  it('names the config file in its errors', async () => {
+    const file = configFile({ upstreams: [UP], port: '18085' });
+    const { code, stderr } = await runProxy(['--config', file]);
+    expect(code).toBe(2);
+    expect(stderr).toBe(
+      `roundguard: ${file}: port: expected an integer from 0 to 65535, got "18085" (string)\n`,
+    );
+  });
+
+  it('prints the version of package.json and exits 0 on --version', async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    const { code, stdout, stderr } = await runProxy(['--version']);
+    expect({ code, stdout, stderr }).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
+  });
+
+  it('shows each option with its placeholder and default in --help', async () => {
+    const { code, stdout } = await runProxy(['--help']);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(
+      /^ {2}--port N +listen port, 0 = any free port \(default 8080; env ROUNDGUARD_PORT\)$/m,
+    );
+    expect(stdout).toMatch(/^ {2}--drain-timeout MS +.*\(default 10000\)$/m);
+    expect(stdout).toMatch(/^ {2}--admin-host ADDR +.*\(default 127\.0\.0\.1; env ROUNDGUARD_ADMIN_HOST\)$/m);
   });
 
   it('prints the usage and exits 0 on --help', async () => {

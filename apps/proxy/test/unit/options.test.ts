@@ -1,8 +1,16 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { HelpRequested, OptionsError, parseUpstreamUrl, resolveConfig } from '../../src/options.js';
+import {
+  HelpRequested,
+  OptionsError,
+  PROXY_OPTIONS,
+  parseUpstreamUrl,
+  reloadUpstreams,
+  resolveConfig,
+  usage,
+} from '../../src/options.js';
 
 const U = ['--upstream', 'http://127.0.0.1:3001'];
 
@@ -121,6 +129,129 @@ describe('resolveConfig', () => {
 
   it('answers --help with the usage', () => {
     expect(() => resolveConfig(['--help'], {})).toThrow(HelpRequested);
+  });
+
+  it('answers --version with the version of package.json', () => {
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    expect(version).toMatch(/^\d+\.\d+\.\d+/);
+    const err = (() => {
+      try {
+        resolveConfig(['--port', '1', '--version'], {});
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(err).toBeInstanceOf(HelpRequested);
+    expect((err as Error).message).toBe(version);
+  });
+
+  it.each([
+    [['--port', '--host', '127.0.0.1', ...U], 'missing value for --port'],
+    [['3000', ...U], 'unexpected argument "3000" (see --help)'],
+    [['--bogus=value', ...U], 'unknown option "--bogus" (see --help)'],
+    [['--version=2', ...U], '--version does not take a value'],
+  ])('refuses the command line %j', (argv, message) => {
+    expect(failure(argv)).toBe(message);
+  });
+});
+
+describe('config file errors name the file, the key (and the entry inside upstreams) and what it holds', () => {
+  const U1 = 'http://127.0.0.1:3001';
+  it.each([
+    [
+      'a fractional weight',
+      { upstreams: [U1, { url: 'http://127.0.0.1:3002', weight: 2.5 }] },
+      'upstreams[1].weight: expected an integer from 0 to 1000000, got 2.5 (number)',
+    ],
+    [
+      'a weight given as a string',
+      { upstreams: [{ url: U1, weight: '2' }] },
+      'upstreams[0].weight: expected an integer from 0 to 1000000, got "2" (string)',
+    ],
+    [
+      'an ftp:// url',
+      { upstreams: [U1, { url: 'ftp://10.0.0.1' }] },
+      'upstreams[1].url: expected a URL whose scheme is http or https, got "ftp://10.0.0.1" (string)',
+    ],
+    [
+      'an upstream that is neither a URL nor an object',
+      { upstreams: [42] },
+      'upstreams[0]: expected an upstream URL or { "url": ..., "weight": n }, got 42 (number)',
+    ],
+    [
+      'a misspelt key of an upstream',
+      { upstreams: [{ url: U1, wieght: 2 }] },
+      'upstreams[0]: unknown key "wieght"',
+    ],
+    [
+      'upstreams that are not a list',
+      { upstreams: U1 },
+      `upstreams: expected a JSON array, got "${U1}" (string)`,
+    ],
+    ['a duplicate upstream', { upstreams: [U1, `${U1}/`] }, `upstreams[1]: duplicate upstream "${U1}"`],
+    [
+      'a port given as a string',
+      { upstreams: [U1], port: '18085' },
+      'port: expected an integer from 0 to 65535, got "18085" (string)',
+    ],
+    [
+      'a timeout given as a string',
+      { upstreams: [U1], healthInterval: '2000' },
+      'healthInterval: expected a number of milliseconds from 1 to 2147483647, got "2000" (string)',
+    ],
+    [
+      'a log level given as a number',
+      { upstreams: [U1], logLevel: 3 },
+      'logLevel: expected one of error, warn, info, debug, got 3 (number)',
+    ],
+    ['a null host', { upstreams: [U1], host: null }, 'host: expected a host name or IP address, got null'],
+    ['an unknown key', { upstreams: [U1], prot: 80 }, 'unknown key "prot" (expected one of port, host,'],
+  ])('%s', (_name, content, message) => {
+    const file = configFile(content);
+    const text = failure(['--config', file]);
+    expect(text.startsWith(`${file}: ${message}`), text).toBe(true);
+    expect(text).not.toContain('\n');
+  });
+
+  it('reads the same errors again on reload, as OptionsError', () => {
+    const file = configFile({ upstreams: [U1, { url: 'http://127.0.0.1:3002', weight: 2.5 }] });
+    expect(() => reloadUpstreams(file)).toThrow(OptionsError);
+    expect(() => reloadUpstreams(file)).toThrow(
+      `${file}: upstreams[1].weight: expected an integer from 0 to 1000000, got 2.5 (number)`,
+    );
+    expect(() => reloadUpstreams(configFile({ upstreams: [] }))).toThrow('no upstream in config file');
+    expect(reloadUpstreams(configFile({ upstreams: [U1, { url: 'http://b', weight: 3 }] }))).toEqual([
+      { url: U1, weight: 1 },
+      { url: 'http://b:80', weight: 3 },
+    ]);
+  });
+
+  it('lets a flag or variable override a bad config value: only the value used is checked', () => {
+    const file = configFile({ upstreams: [U1], port: '18085' });
+    expect(resolveConfig(['--config', file, '--port', '1'], {}).port).toBe(1);
+    expect(resolveConfig(['--config', file], { ROUNDGUARD_PORT: '2' }).port).toBe(2);
+  });
+});
+
+describe('usage', () => {
+  it('lists every option with its placeholder, its default and its variable', () => {
+    const text = usage();
+    expect(text.split('\n')[0]).toBe('Usage: roundguard [options]');
+    for (const row of PROXY_OPTIONS) expect(text).toContain(`  ${row.flag} ${row.placeholder} `);
+    for (const line of [
+      /--config FILE +JSON config file.*\(env ROUNDGUARD_CONFIG\)$/m,
+      /--port N +listen port, 0 = any free port \(default 8080; env ROUNDGUARD_PORT\)$/m,
+      /--host ADDR +listen address \(default 0\.0\.0\.0; env ROUNDGUARD_HOST\)$/m,
+      /--upstream URL +.*\(repeatable; env ROUNDGUARD_UPSTREAMS, comma-separated\)$/m,
+      /--health-interval MS +.*\(default 2000\)$/m,
+      /--log-format json\|pretty +.*\(default pretty on a TTY, json otherwise; env ROUNDGUARD_LOG_FORMAT\)$/m,
+      /-h, --help +print this help and exit$/m,
+      /--version +print the version and exit$/m,
+    ])
+      expect(text).toMatch(line);
   });
 });
 

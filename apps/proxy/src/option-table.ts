@@ -1,0 +1,178 @@
+// Every option of the proxy, one row each: the order is the --help and README order. The command line,
+// the environment, the config file, --help and the README's options table all come from these rows.
+import { listOption, option } from './option-engine.js';
+import { integer, oneOf, text } from './option-values.js';
+import { duplicateUpstream, parseUpstream } from './upstream-option.js';
+
+export type LogFormatOption = 'json' | 'pretty' | 'auto';
+export type LogLevelOption = 'error' | 'warn' | 'info' | 'debug';
+
+/** Largest timer value Node's `setTimeout` honours. */
+const MAX_MS = 2 ** 31 - 1;
+
+const port = integer(0, 65535);
+const ms = integer(1, MAX_MS, `a number of milliseconds from 1 to ${MAX_MS}`);
+const address = text('a host name or IP address', (s) => s !== '' && !/[\s\0]/.test(s));
+
+export const PROXY_OPTIONS = [
+  option({
+    key: 'configFile',
+    flag: '--config',
+    placeholder: 'FILE',
+    env: 'ROUNDGUARD_CONFIG',
+    inFile: false,
+    default: undefined,
+    parse: text('a file path', (s) => s !== ''),
+    help: 'JSON config file: the options below in camelCase (adminPort), upstreams as a list',
+    doc: 'JSON config file: the options below by their config key, and `upstreams` as a list of `{ "url": ..., "weight": n }` (or plain URL strings)',
+  }),
+  option({
+    key: 'port',
+    flag: '--port',
+    placeholder: 'N',
+    env: 'ROUNDGUARD_PORT',
+    default: 8080,
+    parse: port,
+    help: 'listen port, 0 = any free port',
+    doc: 'listen port (0 = any free port; the chosen one is in the `listening` log record)',
+  }),
+  option({
+    key: 'host',
+    flag: '--host',
+    placeholder: 'ADDR',
+    env: 'ROUNDGUARD_HOST',
+    default: '0.0.0.0',
+    parse: address,
+    help: 'listen address',
+  }),
+  listOption({
+    key: 'upstreams',
+    flag: '--upstream',
+    placeholder: 'URL',
+    env: 'ROUNDGUARD_UPSTREAMS',
+    default: [],
+    parse: parseUpstream,
+    check: duplicateUpstream,
+    help: 'upstream base URL http://host:port',
+    doc: 'upstream base URL `http://host:port` (or `https://`); no path, query or credentials; duplicates are refused',
+  }),
+  option({
+    key: 'adminPort',
+    flag: '--admin-port',
+    placeholder: 'N',
+    env: 'ROUNDGUARD_ADMIN_PORT',
+    default: 9090,
+    parse: port,
+    help: 'admin server port',
+  }),
+  option({
+    key: 'adminHost',
+    flag: '--admin-host',
+    placeholder: 'ADDR',
+    env: 'ROUNDGUARD_ADMIN_HOST',
+    default: '127.0.0.1',
+    parse: address,
+    help: 'admin server address',
+    doc: 'admin server address (loopback by default: metrics are not public)',
+  }),
+  option({
+    key: 'healthPath',
+    flag: '--health-path',
+    placeholder: 'PATH',
+    default: '/health',
+    parse: text('a path starting with /', (s) => /^\/[\u0021-\u007e]*$/.test(s)),
+    help: 'liveness path probed on each upstream with GET',
+  }),
+  option({
+    key: 'healthInterval',
+    flag: '--health-interval',
+    placeholder: 'MS',
+    default: 2000,
+    parse: ms,
+    help: 'time between probes of one upstream',
+  }),
+  option({
+    key: 'healthTimeout',
+    flag: '--health-timeout',
+    placeholder: 'MS',
+    default: 1000,
+    parse: ms,
+    help: 'a probe with no 200 answer by then counts as failed',
+  }),
+  option({
+    key: 'connectTimeout',
+    flag: '--connect-timeout',
+    placeholder: 'MS',
+    default: 2000,
+    parse: ms,
+    help: 'upstream connect timeout, then 502',
+    doc: 'upstream connect timeout (then 502, and the upstream leaves rotation)',
+  }),
+  option({
+    key: 'headersTimeout',
+    flag: '--headers-timeout',
+    placeholder: 'MS',
+    default: 30000,
+    parse: ms,
+    help: 'time for the upstream to send response headers, then 504',
+    doc: 'time for the upstream to send response headers (then 504)',
+  }),
+  option({
+    key: 'bodyTimeout',
+    flag: '--body-timeout',
+    placeholder: 'MS',
+    default: 30000,
+    parse: ms,
+    help: 'idle time allowed between upstream body chunks, then the response is cut',
+    doc: 'idle time allowed between upstream body chunks (then the response is cut)',
+  }),
+  option({
+    key: 'clientTimeout',
+    flag: '--client-timeout',
+    placeholder: 'MS',
+    default: 30000,
+    parse: ms,
+    help: 'time for client request headers, and idle time between body chunks, then 408',
+    doc: 'time for a client to send its request headers, and idle time allowed between its body chunks (then 408, connection closed; a connection that sent nothing at all is closed without an answer)',
+  }),
+  option({
+    key: 'drainTimeout',
+    flag: '--drain-timeout',
+    placeholder: 'MS',
+    default: 10000,
+    parse: ms,
+    help: 'on SIGTERM/SIGINT, how long in-flight requests may take',
+    doc: 'on SIGTERM/SIGINT, how long in-flight requests may take before remaining connections are closed',
+  }),
+  option({
+    key: 'logFormat',
+    flag: '--log-format',
+    placeholder: 'json|pretty',
+    env: 'ROUNDGUARD_LOG_FORMAT',
+    default: 'auto',
+    defaultText: '`pretty` on a TTY, `json` otherwise',
+    parse: oneOf<LogFormatOption>(['json', 'pretty', 'auto'], 'json or pretty'),
+    help: 'log format',
+    doc: '`json` (one object per line) or `pretty` (colored text; honors `NO_COLOR`, `FORCE_COLOR`)',
+  }),
+  option({
+    key: 'logLevel',
+    flag: '--log-level',
+    placeholder: 'LEVEL',
+    env: 'ROUNDGUARD_LOG_LEVEL',
+    default: 'info',
+    parse: oneOf<LogLevelOption>(['error', 'warn', 'info', 'debug']),
+    help: 'lowest level logged: error, warn, info, debug',
+    doc: 'lowest level logged: `error`, `warn`, `info` (access log), `debug`',
+  }),
+  option({
+    key: 'workers',
+    flag: '--workers',
+    placeholder: 'N',
+    env: 'ROUNDGUARD_WORKERS',
+    default: 1,
+    parse: integer(1, 64),
+    help: 'worker processes (node:cluster), 1 = no cluster',
+    doc: 'worker processes (node:cluster), from 1 (no cluster) to 64; see below',
+  }),
+] as const;
