@@ -1,10 +1,10 @@
 import type { Registry } from 'prom-client';
 import { describe, MetricsError } from './errors.js';
 import type { LabelSet } from './label-set.js';
-import { createFamilies, metricsOf } from './metric-families.js';
+import { createMetricSet } from './metric-families.js';
 import type { MetricsOf } from './metric-spec.js';
 import { PROXY_METRICS } from './metric-tables.js';
-import { applyRegistryOptions, resolveOptions, type MetricsOptions } from './options.js';
+import type { MetricsOptions } from './options.js';
 import { DNS_LOOKUP_RESULTS, dnsLookupResultIndex, type DnsLookupResult } from './outcome.js';
 import type { ScalarCell } from './series.js';
 import { UpstreamRecorder, type ProxyFamilies, type UpstreamMetrics } from './upstream-metrics.js';
@@ -170,8 +170,10 @@ class ProxyMetricsCore {
  * createServer(metricsHandler(metrics.registry)).listen(9090, '127.0.0.1');
  */
 export function createMetrics(options?: MetricsOptions): ProxyMetrics {
-  const resolved = resolveOptions(options, 'createMetrics', PROXY_METRICS);
-  const families = createFamilies(PROXY_METRICS, resolved);
-  applyRegistryOptions(resolved);
-  return Object.assign(new ProxyMetricsCore(resolved.registry, families), metricsOf(families));
+  return createMetricSet(
+    'createMetrics',
+    PROXY_METRICS,
+    options,
+    (registry, families) => new ProxyMetricsCore(registry, families),
+  );
 }

@@ -1,9 +1,9 @@
 import type { Registry } from 'prom-client';
-import { createFamilies, metricsOf } from './metric-families.js';
+import { createMetricSet } from './metric-families.js';
 import type { FamiliesOf, MetricsOf } from './metric-spec.js';
 import { HTTP_SERVER_METRICS } from './metric-tables.js';
 import { METHOD_LABELS, methodIndex } from './method-label.js';
-import { applyRegistryOptions, resolveOptions, type MetricsOptions } from './options.js';
+import type { MetricsOptions } from './options.js';
 import { invalidSeconds, isSeconds } from './outcome.js';
 import type { HistogramCell, ScalarCell } from './series.js';
 import { STATUS_LABEL_COUNT, statusIndex, statusLabelAt } from './status-label.js';
@@ -108,8 +108,10 @@ class HttpServerMetricsCore {
  * }).listen(3000);
  */
 export function createHttpServerMetrics(options?: MetricsOptions): HttpServerMetrics {
-  const resolved = resolveOptions(options, 'createHttpServerMetrics', HTTP_SERVER_METRICS);
-  const families = createFamilies(HTTP_SERVER_METRICS, resolved);
-  applyRegistryOptions(resolved);
-  return Object.assign(new HttpServerMetricsCore(resolved.registry, families), metricsOf(families));
+  return createMetricSet(
+    'createHttpServerMetrics',
+    HTTP_SERVER_METRICS,
+    options,
+    (registry, families) => new HttpServerMetricsCore(registry, families),
+  );
 }
