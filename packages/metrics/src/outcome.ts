@@ -147,28 +147,19 @@ export function transitionIndex(to: Transition): number {
 
 /** Index of `state` in {@link UPSTREAM_STATES}; throws `ERR_METRICS_INVALID_LABEL` otherwise. */
 export function upstreamStateIndex(state: UpstreamState): number {
-  switch (state) {
-    case 'up':
-      return 0;
-    case 'down':
-      return 1;
-    case 'ejected':
-      return 2;
-    case 'draining':
-      return 3;
-    case 'maint':
-      return 4;
-    default:
-      throw invalidLabel('state', UPSTREAM_STATES, state);
-  }
+  return closedSetIndex('state', UPSTREAM_STATES, state);
 }
 
 /** Index of `result` in {@link DNS_LOOKUP_RESULTS}; throws `ERR_METRICS_INVALID_LABEL` otherwise. */
 export function dnsLookupResultIndex(result: DnsLookupResult): number {
-  if (result === 'ok') return 0;
-  if (result === 'empty') return 1;
-  if (result === 'error') return 2;
-  throw invalidLabel('result', DNS_LOOKUP_RESULTS, result);
+  return closedSetIndex('result', DNS_LOOKUP_RESULTS, result);
+}
+
+/** Position of `value` in `allowed` (a scan of a few short strings, without allocating). */
+function closedSetIndex(name: string, allowed: readonly string[], value: unknown): number {
+  const i = typeof value === 'string' ? allowed.indexOf(value) : -1;
+  if (i === -1) throw invalidLabel(name, allowed, value);
+  return i;
 }
 
 function invalidLabel(name: string, allowed: readonly string[], got: unknown): MetricsError {
