@@ -10,7 +10,7 @@
 //   children     prom-client `labels()` children created once per label combination and reused
 // plus what a scrape (`registry.metrics()`) of the resulting series costs for prebound vs naive.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { createMetrics } from '../dist/index.js';
+import { createMetrics, PROXY_METRICS } from '../dist/index.js';
 
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 500_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -64,34 +64,19 @@ function prebound() {
 function promClientMetrics() {
   const registry = new Registry();
   const registers = [registry];
+  // The same names and labels as createMetrics() registers.
+  const config = (spec) => ({
+    name: `roundguard_${spec.name}`,
+    help: 'h',
+    labelNames: [...spec.labels],
+    registers,
+  });
   return {
     registry,
-    total: new Counter({
-      name: 'roundguard_requests_total',
-      help: 'h',
-      labelNames: ['upstream', 'method', 'code', 'outcome'],
-      registers,
-    }),
-    duration: new Histogram({
-      name: 'roundguard_request_duration_seconds',
-      help: 'h',
-      labelNames: ['upstream', 'method', 'code'],
-      buckets: BUCKETS,
-      registers,
-    }),
-    ttfb: new Histogram({
-      name: 'roundguard_upstream_ttfb_seconds',
-      help: 'h',
-      labelNames: ['upstream'],
-      buckets: BUCKETS,
-      registers,
-    }),
-    inFlight: new Gauge({
-      name: 'roundguard_requests_in_flight',
-      help: 'h',
-      labelNames: ['upstream'],
-      registers,
-    }),
+    total: new Counter(config(PROXY_METRICS.requestsTotal)),
+    duration: new Histogram({ ...config(PROXY_METRICS.requestDuration), buckets: BUCKETS }),
+    ttfb: new Histogram({ ...config(PROXY_METRICS.upstreamTtfb), buckets: BUCKETS }),
+    inFlight: new Gauge(config(PROXY_METRICS.requestsInFlight)),
   };
 }
 

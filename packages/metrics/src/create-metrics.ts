@@ -1,8 +1,12 @@
-import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Registry } from 'prom-client';
 import { describe, MetricsError } from './errors.js';
-import { applyRegistryOptions, assertNamesFree, resolveOptions, type MetricsOptions } from './options.js';
-import { CounterFamily, GaugeFamily, HistogramFamily } from './series.js';
+import type { LabelSet } from './label-set.js';
+import { createMetricSet } from './metric-families.js';
+import type { MetricsOf } from './metric-spec.js';
+import { PROXY_METRICS } from './metric-tables.js';
+import type { MetricsOptions } from './options.js';
+import { DNS_LOOKUP_RESULTS, dnsLookupResultIndex, type DnsLookupResult } from './outcome.js';
+import type { ScalarCell } from './series.js';
 import { UpstreamRecorder, type ProxyFamilies, type UpstreamMetrics } from './upstream-metrics.js';
 
 /**
@@ -13,45 +17,32 @@ import { UpstreamRecorder, type ProxyFamilies, type UpstreamMetrics } from './up
  */
 export const NO_UPSTREAM = 'none';
 
+/** A DNS name as discovery looks it up: letters, digits, `-`, `_` (SRV labels) and dots. */
+const DNS_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,252}$/;
+
 /**
- * The load balancer's metrics (the SPEC's admin-server metric table), registered in one registry.
+ * The load balancer's metrics (the rows of {@link PROXY_METRICS}), registered in one registry.
  *
- * Record through {@link ProxyMetrics.upstream}'s handles; the prom-client objects are exposed for reading,
- * tests and anything this API does not cover. Counts recorded through the handles reach these objects when
- * the registry is scraped (`registry.metrics()`, `metric.get()`).
+ * Record through {@link ProxyMetrics.upstream}'s handles and {@link ProxyMetrics.dnsLookup}. The
+ * prom-client object of every row of {@link PROXY_METRICS} is exposed under the row's key
+ * (`requestsTotal`, `upstreamUp`, ...) for reading, tests and anything this API does not cover. Counts
+ * recorded through this API reach these objects when the registry is scraped (`registry.metrics()`,
+ * `metric.get()`).
  *
  * @example
  * const metrics: ProxyMetrics = createMetrics();
  * metrics.upstream('http://127.0.0.1:3001').requestStarted();
  * await metrics.registry.metrics(); // ...roundguard_requests_in_flight{upstream="http://127.0.0.1:3001"} 1
  */
-export interface ProxyMetrics {
+export interface ProxyMetrics extends MetricsOf<typeof PROXY_METRICS> {
   /** The registry holding every metric (and, unless disabled, prom-client's default metrics). */
   readonly registry: Registry;
-  /** `roundguard_requests_total` counter {upstream, method, code, outcome}. */
-  readonly requestsTotal: Counter<'upstream' | 'method' | 'code' | 'outcome'>;
-  /** `roundguard_request_duration_seconds` histogram {upstream, method, code}. */
-  readonly requestDuration: Histogram<'upstream' | 'method' | 'code'>;
-  /** `roundguard_upstream_ttfb_seconds` histogram {upstream}. */
-  readonly upstreamTtfb: Histogram<'upstream'>;
-  /** `roundguard_requests_in_flight` gauge {upstream}. */
-  readonly requestsInFlight: Gauge<'upstream'>;
-  /** `roundguard_upstream_errors_total` counter {upstream, reason}. */
-  readonly upstreamErrors: Counter<'upstream' | 'reason'>;
-  /** `roundguard_upstream_up` gauge (0/1) {upstream}. */
-  readonly upstreamUp: Gauge<'upstream'>;
-  /** `roundguard_upstream_transitions_total` counter {upstream, to}. */
-  readonly upstreamTransitions: Counter<'upstream' | 'to'>;
-  /** `roundguard_health_checks_total` counter {upstream, result}. */
-  readonly healthChecks: Counter<'upstream' | 'result'>;
-  /** `roundguard_health_check_duration_seconds` histogram {upstream}. */
-  readonly healthCheckDuration: Histogram<'upstream'>;
 
   /**
    * The recorder for one upstream, created on first use and cached: later calls with the same URL return
    * the same object, so calling this per request is cheap (one `Map` lookup). Creating it exports
    * `roundguard_requests_in_flight{upstream}` at 0; `roundguard_upstream_up` appears only once
-   * `setUp()` is called.
+   * `setUp()` or `setState()` is called.
    *
    * @param url the configured upstream URL (the `upstream` label value, kept as given), or
    *   {@link NO_UPSTREAM} for requests that got no upstream. A non-empty string, else
@@ -70,34 +61,42 @@ export interface ProxyMetrics {
    * metrics.removeUpstream('http://127.0.0.1:3001');
    */
   removeUpstream(url: string): void;
+
+  /**
+   * One DNS lookup for upstream discovery ended: `roundguard_dns_lookups_total{name, result}` +1. The
+   * first lookup of a name exports its three results (at 0). Allocation-free from the second lookup of a
+   * name on.
+   *
+   * @param name the name looked up: `NAME` of `dns+http://NAME:PORT`, or `_SERVICE._tcp.NAME` of
+   *   `dnssrv+http://_SERVICE._tcp.NAME`. Letters, digits, `-`, `_` and `.`, 1 to 253 characters, else
+   *   `ERR_METRICS_INVALID_LABEL`. Names come from the configuration, which keeps the label bounded;
+   *   {@link ProxyMetrics.removeDnsName} drops a name a reload removed.
+   * @param result a {@link DnsLookupResult}, else `ERR_METRICS_INVALID_LABEL`.
+   * @example
+   * metrics.dnsLookup('echo.default.svc.cluster.local', 'ok');
+   */
+  dnsLookup(name: string, result: DnsLookupResult): void;
+
+  /**
+   * Removes the `roundguard_dns_lookups_total` series of one name (after a config reload dropped it).
+   * Unknown names are ignored.
+   *
+   * @example
+   * metrics.removeDnsName('echo.default.svc.cluster.local');
+   */
+  removeDnsName(name: string): void;
 }
 
-class ProxyMetricsImpl implements ProxyMetrics {
+class ProxyMetricsCore {
   readonly registry: Registry;
-  readonly requestsTotal: Counter<'upstream' | 'method' | 'code' | 'outcome'>;
-  readonly requestDuration: Histogram<'upstream' | 'method' | 'code'>;
-  readonly upstreamTtfb: Histogram<'upstream'>;
-  readonly requestsInFlight: Gauge<'upstream'>;
-  readonly upstreamErrors: Counter<'upstream' | 'reason'>;
-  readonly upstreamUp: Gauge<'upstream'>;
-  readonly upstreamTransitions: Counter<'upstream' | 'to'>;
-  readonly healthChecks: Counter<'upstream' | 'result'>;
-  readonly healthCheckDuration: Histogram<'upstream'>;
   readonly #families: ProxyFamilies;
   readonly #upstreams = new Map<string, UpstreamRecorder>();
+  /** Name → one series per result, in {@link DNS_LOOKUP_RESULTS} order. */
+  readonly #dnsNames = new Map<string, readonly ScalarCell[]>();
 
   constructor(registry: Registry, families: ProxyFamilies) {
     this.registry = registry;
     this.#families = families;
-    this.requestsTotal = families.requestsTotal.metric;
-    this.requestDuration = families.requestDuration.metric;
-    this.upstreamTtfb = families.upstreamTtfb.metric;
-    this.requestsInFlight = families.requestsInFlight.metric;
-    this.upstreamErrors = families.upstreamErrors;
-    this.upstreamUp = families.upstreamUp;
-    this.upstreamTransitions = families.upstreamTransitions;
-    this.healthChecks = families.healthChecks;
-    this.healthCheckDuration = families.healthCheckDuration;
   }
 
   upstream(url: string): UpstreamMetrics {
@@ -111,6 +110,19 @@ class ProxyMetricsImpl implements ProxyMetrics {
     recorder.detach();
   }
 
+  dnsLookup(name: string, result: DnsLookupResult): void {
+    const i = dnsLookupResultIndex(result);
+    const cells = this.#dnsNames.get(name) ?? this.#newDnsName(name);
+    (cells[i] as ScalarCell).value++;
+  }
+
+  removeDnsName(name: string): void {
+    const cells = this.#dnsNames.get(name);
+    if (cells === undefined) return;
+    this.#dnsNames.delete(name);
+    for (const cell of cells) this.#families.dnsLookups.remove(cell);
+  }
+
   #create(url: string): UpstreamRecorder {
     if (typeof url !== 'string' || url.length === 0) {
       throw new MetricsError(
@@ -122,37 +134,25 @@ class ProxyMetricsImpl implements ProxyMetrics {
     this.#upstreams.set(url, recorder);
     return recorder;
   }
+
+  #newDnsName(name: string): readonly ScalarCell[] {
+    if (typeof name !== 'string' || !DNS_NAME.test(name)) {
+      throw new MetricsError(
+        'ERR_METRICS_INVALID_LABEL',
+        `Expected \`name\` to be a DNS name (letters, digits, "-", "_" and ".", 1 to 253 characters), got ${describe(name)}`,
+      );
+    }
+    const family = this.#families.dnsLookups;
+    const cells = DNS_LOOKUP_RESULTS.map((result) => family.add({ name, result } satisfies LabelSet));
+    this.#dnsNames.set(name, cells);
+    return cells;
+  }
 }
 
-/** Metric names (without prefix) registered by {@link createMetrics}. */
-const NAMES = [
-  'requests_total',
-  'request_duration_seconds',
-  'upstream_ttfb_seconds',
-  'requests_in_flight',
-  'upstream_errors_total',
-  'upstream_up',
-  'upstream_transitions_total',
-  'health_checks_total',
-  'health_check_duration_seconds',
-] as const;
-
 /**
- * Creates the load balancer's metrics in a registry (a new one unless `options.registry` is given):
- *
- * | metric | type | labels |
- * |---|---|---|
- * | `roundguard_requests_total` | counter | upstream, method, code, outcome |
- * | `roundguard_request_duration_seconds` | histogram | upstream, method, code |
- * | `roundguard_upstream_ttfb_seconds` | histogram | upstream |
- * | `roundguard_requests_in_flight` | gauge | upstream |
- * | `roundguard_upstream_errors_total` | counter | upstream, reason |
- * | `roundguard_upstream_up` | gauge 0/1 | upstream |
- * | `roundguard_upstream_transitions_total` | counter | upstream, to |
- * | `roundguard_health_checks_total` | counter | upstream, result |
- * | `roundguard_health_check_duration_seconds` | histogram | upstream |
- *
- * plus prom-client's default process and Node.js metrics (see {@link MetricsOptions.defaultMetrics}).
+ * Creates the load balancer's metrics, the rows of {@link PROXY_METRICS} (listed with their labels in
+ * the package README), in a registry (a new one unless `options.registry` is given), plus prom-client's
+ * default process and Node.js metrics (see {@link MetricsOptions.defaultMetrics}).
  *
  * Throws `ERR_METRICS_INVALID_OPTION` for a bad option and `ERR_METRICS_ALREADY_REGISTERED` when the
  * registry already has one of these names; in both cases nothing is registered.
@@ -170,73 +170,10 @@ const NAMES = [
  * createServer(metricsHandler(metrics.registry)).listen(9090, '127.0.0.1');
  */
 export function createMetrics(options?: MetricsOptions): ProxyMetrics {
-  const resolved = resolveOptions(options, 'createMetrics');
-  const { registry, prefix, durationBuckets } = resolved;
-  assertNamesFree(
-    registry,
-    NAMES.map((name) => prefix + name),
+  return createMetricSet(
+    'createMetrics',
+    PROXY_METRICS,
+    options,
+    (registry, families) => new ProxyMetricsCore(registry, families),
   );
-
-  const registers = [registry];
-  const families: ProxyFamilies = {
-    requestsTotal: new CounterFamily({
-      name: `${prefix}requests_total`,
-      help: 'Requests handled, by upstream, method, response status code and outcome.',
-      labelNames: ['upstream', 'method', 'code', 'outcome'],
-      registry,
-    }),
-    requestDuration: new HistogramFamily({
-      name: `${prefix}request_duration_seconds`,
-      help: 'Time from receiving a request to finishing its response, in seconds.',
-      labelNames: ['upstream', 'method', 'code'],
-      registry,
-      buckets: durationBuckets,
-    }),
-    upstreamTtfb: new HistogramFamily({
-      name: `${prefix}upstream_ttfb_seconds`,
-      help: "Time from sending a request upstream to receiving the upstream's response headers, in seconds.",
-      labelNames: ['upstream'],
-      registry,
-      buckets: durationBuckets,
-    }),
-    requestsInFlight: new GaugeFamily({
-      name: `${prefix}requests_in_flight`,
-      help: 'Requests being handled right now, by upstream.',
-      labelNames: ['upstream'],
-      registry,
-    }),
-    upstreamErrors: new Counter({
-      name: `${prefix}upstream_errors_total`,
-      help: 'Failed exchanges with an upstream, by error code.',
-      labelNames: ['upstream', 'reason'],
-      registers,
-    }),
-    upstreamUp: new Gauge({
-      name: `${prefix}upstream_up`,
-      help: 'Whether the upstream is in rotation (1) or not (0).',
-      labelNames: ['upstream'],
-      registers,
-    }),
-    upstreamTransitions: new Counter({
-      name: `${prefix}upstream_transitions_total`,
-      help: 'Upstream state changes, by the state entered.',
-      labelNames: ['upstream', 'to'],
-      registers,
-    }),
-    healthChecks: new Counter({
-      name: `${prefix}health_checks_total`,
-      help: 'Health probes, by result.',
-      labelNames: ['upstream', 'result'],
-      registers,
-    }),
-    healthCheckDuration: new Histogram({
-      name: `${prefix}health_check_duration_seconds`,
-      help: 'Duration of health probes, in seconds.',
-      labelNames: ['upstream'],
-      buckets: [...durationBuckets],
-      registers,
-    }),
-  };
-  applyRegistryOptions(resolved);
-  return new ProxyMetricsImpl(registry, families);
 }

@@ -1,27 +1,19 @@
-import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { createMetricSet } from './metric-families.js';
+import type { FamiliesOf, MetricsOf } from './metric-spec.js';
+import { HTTP_SERVER_METRICS } from './metric-tables.js';
 import { METHOD_LABELS, methodIndex } from './method-label.js';
-import { applyRegistryOptions, assertNamesFree, resolveOptions, type MetricsOptions } from './options.js';
+import type { MetricsOptions } from './options.js';
 import { invalidSeconds, isSeconds } from './outcome.js';
-import {
-  CounterFamily,
-  GaugeFamily,
-  HistogramFamily,
-  type CounterCell,
-  type GaugeCell,
-  type HistogramCell,
-} from './series.js';
+import type { HistogramCell, ScalarCell } from './series.js';
 import { STATUS_LABEL_COUNT, statusIndex, statusLabelAt } from './status-label.js';
 
 /**
- * Request metrics of a plain HTTP server (a backend, not the proxy), in one registry:
+ * Request metrics of a plain HTTP server (a backend, not the proxy), the rows of
+ * {@link HTTP_SERVER_METRICS}, in one registry. The prom-client object of each row is exposed under the
+ * row's key (`requestsTotal`, `requestDuration`, `requestsInFlight`).
  *
- * | metric | type | labels |
- * |---|---|---|
- * | `<prefix>http_requests_total` | counter | method, code |
- * | `<prefix>http_request_duration_seconds` | histogram | method, code |
- * | `<prefix>http_requests_in_flight` | gauge | |
- *
- * With the default prefix these are `roundguard_http_requests_total`, ... : distinct from the proxy's
+ * With the default prefix the names are `roundguard_http_requests_total`, ... : distinct from the proxy's
  * names, so both sets can share one registry.
  *
  * @example
@@ -34,15 +26,9 @@ import { STATUS_LABEL_COUNT, statusIndex, statusLabelAt } from './status-label.j
  *   });
  * });
  */
-export interface HttpServerMetrics {
+export interface HttpServerMetrics extends MetricsOf<typeof HTTP_SERVER_METRICS> {
   /** The registry holding every metric (and, unless disabled, prom-client's default metrics). */
   readonly registry: Registry;
-  /** `<prefix>http_requests_total` counter {method, code}. */
-  readonly requestsTotal: Counter<'method' | 'code'>;
-  /** `<prefix>http_request_duration_seconds` histogram {method, code}. */
-  readonly requestDuration: Histogram<'method' | 'code'>;
-  /** `<prefix>http_requests_in_flight` gauge. */
-  readonly requestsInFlight: Gauge;
 
   /** A request arrived: `<prefix>http_requests_in_flight` +1. Pair each with one `requestFinished`. */
   requestStarted(): void;
@@ -60,33 +46,20 @@ export interface HttpServerMetrics {
 }
 
 interface Slot {
-  readonly total: CounterCell;
+  readonly total: ScalarCell;
   readonly duration: HistogramCell;
 }
 
-class HttpServerMetricsImpl implements HttpServerMetrics {
+class HttpServerMetricsCore {
   readonly registry: Registry;
-  readonly requestsTotal: Counter<'method' | 'code'>;
-  readonly requestDuration: Histogram<'method' | 'code'>;
-  readonly requestsInFlight: Gauge;
-  readonly #total: CounterFamily<'method' | 'code'>;
-  readonly #duration: HistogramFamily<'method' | 'code'>;
-  readonly #inFlight: GaugeCell;
+  readonly #families: FamiliesOf<typeof HTTP_SERVER_METRICS>;
+  readonly #inFlight: ScalarCell;
   readonly #slots = new Map<number, Slot>();
 
-  constructor(
-    registry: Registry,
-    total: CounterFamily<'method' | 'code'>,
-    duration: HistogramFamily<'method' | 'code'>,
-    inFlight: GaugeFamily<string>,
-  ) {
+  constructor(registry: Registry, families: FamiliesOf<typeof HTTP_SERVER_METRICS>) {
     this.registry = registry;
-    this.#total = total;
-    this.#duration = duration;
-    this.#inFlight = inFlight.add({});
-    this.requestsTotal = total.metric;
-    this.requestDuration = duration.metric;
-    this.requestsInFlight = inFlight.metric;
+    this.#families = families;
+    this.#inFlight = families.requestsInFlight.add({});
   }
 
   requestStarted(): void {
@@ -107,7 +80,8 @@ class HttpServerMetricsImpl implements HttpServerMetrics {
       method: METHOD_LABELS[Math.floor(key / STATUS_LABEL_COUNT)] as string,
       code: statusLabelAt(key % STATUS_LABEL_COUNT),
     };
-    const slot: Slot = { total: this.#total.add(labels), duration: this.#duration.add(labels) };
+    const f = this.#families;
+    const slot: Slot = { total: f.requestsTotal.add(labels), duration: f.requestDuration.add(labels) };
     this.#slots.set(key, slot);
     return slot;
   }
@@ -134,34 +108,10 @@ class HttpServerMetricsImpl implements HttpServerMetrics {
  * }).listen(3000);
  */
 export function createHttpServerMetrics(options?: MetricsOptions): HttpServerMetrics {
-  const resolved = resolveOptions(options, 'createHttpServerMetrics');
-  const { registry, prefix, durationBuckets } = resolved;
-  const names = {
-    total: `${prefix}http_requests_total`,
-    duration: `${prefix}http_request_duration_seconds`,
-    inFlight: `${prefix}http_requests_in_flight`,
-  };
-  assertNamesFree(registry, Object.values(names));
-
-  const total = new CounterFamily<'method' | 'code'>({
-    name: names.total,
-    help: 'HTTP requests answered, by method and response status code.',
-    labelNames: ['method', 'code'],
-    registry,
-  });
-  const duration = new HistogramFamily<'method' | 'code'>({
-    name: names.duration,
-    help: 'Time from receiving an HTTP request to finishing its response, in seconds.',
-    labelNames: ['method', 'code'],
-    registry,
-    buckets: durationBuckets,
-  });
-  const inFlight = new GaugeFamily<string>({
-    name: names.inFlight,
-    help: 'HTTP requests being handled right now.',
-    labelNames: [],
-    registry,
-  });
-  applyRegistryOptions(resolved);
-  return new HttpServerMetricsImpl(registry, total, duration, inFlight);
+  return createMetricSet(
+    'createHttpServerMetrics',
+    HTTP_SERVER_METRICS,
+    options,
+    (registry, families) => new HttpServerMetricsCore(registry, families),
+  );
 }

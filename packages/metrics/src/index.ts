@@ -2,6 +2,9 @@ export { createMetrics, NO_UPSTREAM, type ProxyMetrics } from './create-metrics.
 export { createHttpServerMetrics, type HttpServerMetrics } from './http-server-metrics.js';
 export { metricsHandler, type MetricsHandlerOptions } from './metrics-handler.js';
 export { type UpstreamMetrics } from './upstream-metrics.js';
+export { PROXY_METRICS, HTTP_SERVER_METRICS } from './metric-tables.js';
+export { type MetricSpec, type MetricTable, type MetricOf, type MetricsOf } from './metric-spec.js';
+export { HISTOGRAM_FALLBACK_WARNING } from './histogram-store.js';
 export {
   DEFAULT_DURATION_BUCKETS,
   DEFAULT_PREFIX,
@@ -15,8 +18,12 @@ export {
   OUTCOMES,
   HEALTH_CHECK_RESULTS,
   TRANSITIONS,
+  UPSTREAM_STATES,
+  DNS_LOOKUP_RESULTS,
   type Outcome,
   type HealthCheckResult,
   type Transition,
+  type UpstreamState,
+  type DnsLookupResult,
 } from './outcome.js';
 export { MetricsError, type MetricsErrorCode } from './errors.js';

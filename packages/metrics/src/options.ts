@@ -1,5 +1,7 @@
 import { collectDefaultMetrics, Registry, type RegistryContentType } from 'prom-client';
 import { describe, MetricsError } from './errors.js';
+import type { MetricTable } from './metric-spec.js';
+import { PROXY_METRICS } from './metric-tables.js';
 
 /** Options of {@link createMetrics} and {@link createHttpServerMetrics}. */
 export interface MetricsOptions {
@@ -43,7 +45,7 @@ export interface MetricsOptions {
   /**
    * Labels added to every metric of the registry (prom-client's `registry.setDefaultLabels`, which replaces
    * the registry's previous default labels). Names follow Prometheus rules, must not start with `__`, and
-   * must not clash with a label this package or prom-client's default metrics use (see
+   * must not clash with a label of the metrics created or of prom-client's default metrics (see
    * {@link RESERVED_LABEL_NAMES}). Values are strings.
    *
    * @default undefined (no extra labels)
@@ -81,21 +83,8 @@ export const DEFAULT_DURATION_BUCKETS: readonly number[] = Object.freeze([
   0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 ]);
 
-/**
- * Label names the `labels` option may not use: the labels of this package's metrics, of prom-client's
- * default metrics, and the histogram/summary bucket labels.
- *
- * @example
- * RESERVED_LABEL_NAMES.includes('upstream'); // true
- */
-export const RESERVED_LABEL_NAMES: readonly string[] = Object.freeze([
-  'upstream',
-  'method',
-  'code',
-  'outcome',
-  'reason',
-  'to',
-  'result',
+/** Labels of prom-client's default metrics, and the histogram/summary bucket labels. */
+const PROM_CLIENT_LABEL_NAMES = [
   'le',
   'quantile',
   'kind',
@@ -105,7 +94,24 @@ export const RESERVED_LABEL_NAMES: readonly string[] = Object.freeze([
   'major',
   'minor',
   'patch',
-]);
+];
+
+/** The label names the `labels` option may not use next to the metrics of `table`. */
+function reservedLabelNames(table: MetricTable): readonly string[] {
+  const own = Object.values(table).flatMap((spec) => spec.labels);
+  return Object.freeze([...new Set([...own, ...PROM_CLIENT_LABEL_NAMES])]);
+}
+
+/**
+ * Label names the `labels` option of {@link createMetrics} may not use: the labels of its metrics (every
+ * label of {@link PROXY_METRICS}), of prom-client's default metrics, and the histogram/summary bucket
+ * labels. {@link createHttpServerMetrics} refuses the labels of its own metrics (`method`, `code`) and
+ * prom-client's.
+ *
+ * @example
+ * RESERVED_LABEL_NAMES.includes('upstream'); // true
+ */
+export const RESERVED_LABEL_NAMES: readonly string[] = reservedLabelNames(PROXY_METRICS);
 
 /** prom-client's content type for the Prometheus text format. */
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -153,10 +159,11 @@ function isRegistry(value: unknown): value is Registry {
 }
 
 /**
- * Validates `options` and applies the defaults. Creates no metric; the only side effect is creating the
- * default registry. Throws `ERR_METRICS_INVALID_OPTION` naming the option and the value received.
+ * Validates `options` for creating the metrics of `table` and applies the defaults. Creates no metric; the
+ * only side effect is creating the default registry. Throws `ERR_METRICS_INVALID_OPTION` naming the option
+ * and the value received.
  */
-export function resolveOptions(options: unknown, fn: string): ResolvedOptions {
+export function resolveOptions(options: unknown, fn: string, table: MetricTable): ResolvedOptions {
   if (options === undefined) options = {};
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw invalid(`${fn}() options`, 'an object or undefined', options);
@@ -199,6 +206,7 @@ export function resolveOptions(options: unknown, fn: string): ResolvedOptions {
       throw invalid('labels', 'an object of label names to string values', o.labels);
     }
     labels = {};
+    const reserved = table === PROXY_METRICS ? RESERVED_LABEL_NAMES : reservedLabelNames(table);
     for (const [name, value] of Object.entries(o.labels)) {
       if (!LABEL_NAME.test(name) || name.startsWith('__')) {
         throw invalid(
@@ -207,8 +215,8 @@ export function resolveOptions(options: unknown, fn: string): ResolvedOptions {
           name,
         );
       }
-      if (RESERVED_LABEL_NAMES.includes(name)) {
-        throw invalid('labels', `label names other than ${RESERVED_LABEL_NAMES.join(', ')}`, name);
+      if (reserved.includes(name)) {
+        throw invalid('labels', `label names other than ${reserved.join(', ')}`, name);
       }
       if (typeof value !== 'string') throw invalid(`labels.${name}`, 'a string', value);
       labels[name] = value;

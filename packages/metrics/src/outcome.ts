@@ -21,6 +21,26 @@ export type HealthCheckResult = 'ok' | 'bad_status' | 'error' | 'timeout';
 export type Transition = 'up' | 'down';
 
 /**
+ * State of an upstream; the `state` label of `roundguard_upstream_state`.
+ *
+ * - `up`: in rotation.
+ * - `down`: a probe failed, or a connect failure took it out.
+ * - `ejected`: taken out by outlier detection for a while.
+ * - `draining`: takes no new requests; probes go on.
+ * - `maint`: takes no new requests; not probed.
+ */
+export type UpstreamState = 'up' | 'down' | 'ejected' | 'draining' | 'maint';
+
+/**
+ * Result of one DNS lookup for discovery; the `result` label of `roundguard_dns_lookups_total`.
+ *
+ * - `ok`: records came back.
+ * - `empty`: an authoritative empty answer (NXDOMAIN, or no records of the type asked for).
+ * - `error`: the lookup failed (timeout, SERVFAIL, refused, ...).
+ */
+export type DnsLookupResult = 'ok' | 'empty' | 'error';
+
+/**
  * Every {@link Outcome}, in the order used internally.
  *
  * @example
@@ -55,6 +75,32 @@ export const HEALTH_CHECK_RESULTS: readonly HealthCheckResult[] = Object.freeze(
  * TRANSITIONS; // ['up', 'down']
  */
 export const TRANSITIONS: readonly Transition[] = Object.freeze(['up', 'down'] as const);
+
+/**
+ * Every {@link UpstreamState}, in the order used internally.
+ *
+ * @example
+ * UPSTREAM_STATES.includes('ejected'); // true
+ */
+export const UPSTREAM_STATES: readonly UpstreamState[] = Object.freeze([
+  'up',
+  'down',
+  'ejected',
+  'draining',
+  'maint',
+] as const);
+
+/**
+ * Every {@link DnsLookupResult}, in the order used internally.
+ *
+ * @example
+ * DNS_LOOKUP_RESULTS; // ['ok', 'empty', 'error']
+ */
+export const DNS_LOOKUP_RESULTS: readonly DnsLookupResult[] = Object.freeze([
+  'ok',
+  'empty',
+  'error',
+] as const);
 
 /** Index of `outcome` in {@link OUTCOMES}; throws `ERR_METRICS_INVALID_LABEL` for anything else. */
 export function outcomeIndex(outcome: Outcome): number {
@@ -97,6 +143,23 @@ export function transitionIndex(to: Transition): number {
   if (to === 'up') return 0;
   if (to === 'down') return 1;
   throw invalidLabel('to', TRANSITIONS, to);
+}
+
+/** Index of `state` in {@link UPSTREAM_STATES}; throws `ERR_METRICS_INVALID_LABEL` otherwise. */
+export function upstreamStateIndex(state: UpstreamState): number {
+  return closedSetIndex('state', UPSTREAM_STATES, state);
+}
+
+/** Index of `result` in {@link DNS_LOOKUP_RESULTS}; throws `ERR_METRICS_INVALID_LABEL` otherwise. */
+export function dnsLookupResultIndex(result: DnsLookupResult): number {
+  return closedSetIndex('result', DNS_LOOKUP_RESULTS, result);
+}
+
+/** Position of `value` in `allowed` (a scan of a few short strings, without allocating). */
+function closedSetIndex(name: string, allowed: readonly string[], value: unknown): number {
+  const i = typeof value === 'string' ? allowed.indexOf(value) : -1;
+  if (i === -1) throw invalidLabel(name, allowed, value);
+  return i;
 }
 
 function invalidLabel(name: string, allowed: readonly string[], got: unknown): MetricsError {

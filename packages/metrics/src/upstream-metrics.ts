@@ -1,5 +1,7 @@
-import type { Counter, Gauge, Histogram } from 'prom-client';
 import { describe, MetricsError } from './errors.js';
+import type { LabelSet } from './label-set.js';
+import type { FamiliesOf } from './metric-spec.js';
+import type { PROXY_METRICS } from './metric-tables.js';
 import { METHOD_LABELS, methodIndex } from './method-label.js';
 import {
   HEALTH_CHECK_RESULTS,
@@ -10,20 +12,15 @@ import {
   OUTCOMES,
   TRANSITIONS,
   transitionIndex,
+  UPSTREAM_STATES,
+  upstreamStateIndex,
   type HealthCheckResult,
   type Outcome,
   type Transition,
+  type UpstreamState,
 } from './outcome.js';
 import { MAX_REASONS_PER_UPSTREAM, normalizeReason } from './reason-label.js';
-import type {
-  CounterCell,
-  CounterFamily,
-  GaugeCell,
-  GaugeFamily,
-  HistogramCell,
-  HistogramFamily,
-  LabelSet,
-} from './series.js';
+import type { Family, HistogramCell, ScalarCell } from './series.js';
 import { STATUS_LABEL_COUNT, statusIndex, statusLabelAt } from './status-label.js';
 
 /**
@@ -108,27 +105,50 @@ export interface UpstreamMetrics {
    * @param durationSeconds the probe's duration, a finite number from 0 up, else `ERR_METRICS_INVALID_VALUE`.
    */
   healthCheck(result: HealthCheckResult, durationSeconds: number): void;
+
+  /**
+   * Sets the upstream's state: `roundguard_upstream_state{state}` is 1 for `state` and 0 for the four
+   * others, and `roundguard_upstream_up` is 1 for `up` and 0 otherwise (so there is no need to call
+   * {@link UpstreamMetrics.setUp} as well). The first call exports all five states, and
+   * `roundguard_upstream_ejections_total` and `roundguard_retries_total` at 0, so `increase()` sees their
+   * first change.
+   *
+   * @param state an {@link UpstreamState}, else `ERR_METRICS_INVALID_LABEL`.
+   * @example
+   * up.setState('draining'); // upstream_state{state="draining"} 1, the others 0; upstream_up 0
+   */
+  setState(state: UpstreamState): void;
+
+  /**
+   * Outlier detection took this upstream out of rotation: `roundguard_upstream_ejections_total` +1.
+   * Record the state change with {@link UpstreamMetrics.setState}`('ejected')`.
+   *
+   * @example
+   * up.ejected();
+   * up.setState('ejected');
+   */
+  ejected(): void;
+
+  /**
+   * A request that provably did not reach this upstream (a connect failure) is tried again on another
+   * one: `roundguard_retries_total` +1, on the upstream that failed.
+   *
+   * @example
+   * up.upstreamError('ECONNREFUSED');
+   * up.retried();
+   */
+  retried(): void;
 }
 
-/** The metric families one proxy's upstream handles write to. */
-export interface ProxyFamilies {
-  readonly requestsTotal: CounterFamily<'upstream' | 'method' | 'code' | 'outcome'>;
-  readonly requestDuration: HistogramFamily<'upstream' | 'method' | 'code'>;
-  readonly upstreamTtfb: HistogramFamily<'upstream'>;
-  readonly requestsInFlight: GaugeFamily<'upstream'>;
-  readonly upstreamErrors: Counter<'upstream' | 'reason'>;
-  readonly upstreamUp: Gauge<'upstream'>;
-  readonly upstreamTransitions: Counter<'upstream' | 'to'>;
-  readonly healthChecks: Counter<'upstream' | 'result'>;
-  readonly healthCheckDuration: Histogram<'upstream'>;
-}
+/** The metric families of one `ProxyMetrics`. */
+export type ProxyFamilies = FamiliesOf<typeof PROXY_METRICS>;
 
 /** Series of one method × status combination. */
 interface Slot {
   readonly labels: LabelSet;
   readonly duration: HistogramCell;
   /** One counter per outcome (index from `outcomeIndex`), created on first use. */
-  readonly totals: (CounterCell | undefined)[];
+  readonly totals: (ScalarCell | undefined)[];
 }
 
 /** {@link UpstreamMetrics} implementation. Internal: callers get it typed as the interface. */
@@ -136,22 +156,29 @@ export class UpstreamRecorder implements UpstreamMetrics {
   readonly upstream: string;
   readonly #families: ProxyFamilies;
   readonly #labels: LabelSet;
-  readonly #inFlight: GaugeCell;
+  readonly #inFlight: ScalarCell;
   /** Key: `methodIndex * STATUS_LABEL_COUNT + statusIndex`; a small integer, so lookups allocate nothing. */
   readonly #slots = new Map<number, Slot>();
   #ttfb: HistogramCell | undefined;
-  /** Reason as given → its label set; only well-formed reasons under the cap are cached. */
-  readonly #reasons = new Map<string, LabelSet>();
-  #otherReason: LabelSet | undefined;
-  #transitions: readonly LabelSet[] | undefined;
-  #healthResults: readonly LabelSet[] | undefined;
+  /** Reason as given → its series; only well-formed reasons under the cap are cached. */
+  readonly #reasons = new Map<string, ScalarCell>();
+  #otherReason: ScalarCell | undefined;
+  #up: ScalarCell | undefined;
+  #transitions: readonly ScalarCell[] | undefined;
+  #healthResults: readonly ScalarCell[] | undefined;
+  #healthDuration: HistogramCell | undefined;
+  #states: readonly ScalarCell[] | undefined;
+  #ejections: ScalarCell | undefined;
+  #retries: ScalarCell | undefined;
+  /** Removes one series each; `detach()` runs them all. */
+  readonly #removers: (() => void)[] = [];
   #detached = false;
 
   constructor(upstream: string, families: ProxyFamilies) {
     this.upstream = upstream;
     this.#families = families;
     this.#labels = { upstream };
-    this.#inFlight = families.requestsInFlight.add({ upstream });
+    this.#inFlight = this.#series(families.requestsInFlight, this.#labels);
   }
 
   requestStarted(): void {
@@ -174,13 +201,12 @@ export class UpstreamRecorder implements UpstreamMetrics {
   ttfb(seconds: number): void {
     if (!isSeconds(seconds)) throw invalidSeconds('seconds', seconds);
     if (this.#detached) return;
-    (this.#ttfb ??= this.#families.upstreamTtfb.add(this.#labels)).observe(seconds);
+    (this.#ttfb ??= this.#series(this.#families.upstreamTtfb, this.#labels)).observe(seconds);
   }
 
   upstreamError(reason: string): void {
     if (this.#detached) return;
-    const labels = this.#reasons.get(reason) ?? this.#reasonLabels(reason);
-    this.#families.upstreamErrors.inc(labels);
+    (this.#reasons.get(reason) ?? this.#reasonSeries(reason)).value++;
   }
 
   setUp(up: boolean): void {
@@ -191,52 +217,81 @@ export class UpstreamRecorder implements UpstreamMetrics {
       );
     }
     if (this.#detached) return;
-    this.#families.upstreamUp.set(this.#labels, up ? 1 : 0);
+    this.#upSeries().value = up ? 1 : 0;
   }
 
   transition(to: Transition): void {
     const i = transitionIndex(to);
     if (this.#detached) return;
-    const counter = this.#families.upstreamTransitions;
-    if (this.#transitions === undefined) {
-      this.#transitions = TRANSITIONS.map((value) => ({ upstream: this.upstream, to: value }));
-      for (const labels of this.#transitions) counter.inc(labels, 0);
-    }
-    counter.inc(this.#transitions[i] as LabelSet);
+    this.#transitions ??= this.#closedSet(this.#families.upstreamTransitions, 'to', TRANSITIONS);
+    (this.#transitions[i] as ScalarCell).value++;
   }
 
   healthCheck(result: HealthCheckResult, durationSeconds: number): void {
     const i = healthCheckResultIndex(result);
     if (!isSeconds(durationSeconds)) throw invalidSeconds('durationSeconds', durationSeconds);
     if (this.#detached) return;
-    const counter = this.#families.healthChecks;
-    if (this.#healthResults === undefined) {
-      this.#healthResults = HEALTH_CHECK_RESULTS.map((value) => ({ upstream: this.upstream, result: value }));
-      for (const labels of this.#healthResults) counter.inc(labels, 0);
+    const f = this.#families;
+    this.#healthResults ??= this.#closedSet(f.healthChecks, 'result', HEALTH_CHECK_RESULTS);
+    (this.#healthResults[i] as ScalarCell).value++;
+    (this.#healthDuration ??= this.#series(f.healthCheckDuration, this.#labels)).observe(durationSeconds);
+  }
+
+  setState(state: UpstreamState): void {
+    const current = upstreamStateIndex(state);
+    if (this.#detached) return;
+    if (this.#states === undefined) {
+      this.#states = this.#closedSet(this.#families.upstreamState, 'state', UPSTREAM_STATES);
+      this.#ejectionSeries();
+      this.#retrySeries();
     }
-    counter.inc(this.#healthResults[i] as LabelSet);
-    this.#families.healthCheckDuration.observe(this.#labels, durationSeconds);
+    const states = this.#states;
+    for (let i = 0; i < states.length; i++) (states[i] as ScalarCell).value = i === current ? 1 : 0;
+    this.#upSeries().value = current === 0 ? 1 : 0;
+  }
+
+  ejected(): void {
+    if (this.#detached) return;
+    this.#ejectionSeries().value++;
+  }
+
+  retried(): void {
+    if (this.#detached) return;
+    this.#retrySeries().value++;
   }
 
   /** Removes every series of this upstream and makes the handle ignore further calls. */
   detach(): void {
     if (this.#detached) return;
     this.#detached = true;
-    const f = this.#families;
-    for (const slot of this.#slots.values()) {
-      f.requestDuration.remove(slot.duration);
-      for (const total of slot.totals) if (total !== undefined) f.requestsTotal.remove(total);
-    }
+    for (const remove of this.#removers) remove();
+    this.#removers.length = 0;
     this.#slots.clear();
-    if (this.#ttfb !== undefined) f.upstreamTtfb.remove(this.#ttfb);
-    f.requestsInFlight.remove(this.#inFlight);
-    for (const labels of this.#reasons.values()) f.upstreamErrors.remove(labels);
-    if (this.#otherReason !== undefined) f.upstreamErrors.remove(this.#otherReason);
     this.#reasons.clear();
-    f.upstreamUp.remove(this.#labels);
-    for (const labels of this.#transitions ?? []) f.upstreamTransitions.remove(labels);
-    for (const labels of this.#healthResults ?? []) f.healthChecks.remove(labels);
-    f.healthCheckDuration.remove(this.#labels);
+  }
+
+  /** A new series of this upstream in `family`, removed again by `detach()`. */
+  #series<C>(family: Family<C>, labels: LabelSet): C {
+    const cell = family.add(labels);
+    this.#removers.push(() => family.remove(cell));
+    return cell;
+  }
+
+  /** One series per value of a closed label set, all exported (at 0) from now on. */
+  #closedSet(family: Family<ScalarCell>, label: string, values: readonly string[]): ScalarCell[] {
+    return values.map((value) => this.#series(family, { upstream: this.upstream, [label]: value }));
+  }
+
+  #upSeries(): ScalarCell {
+    return (this.#up ??= this.#series(this.#families.upstreamUp, this.#labels));
+  }
+
+  #ejectionSeries(): ScalarCell {
+    return (this.#ejections ??= this.#series(this.#families.upstreamEjections, this.#labels));
+  }
+
+  #retrySeries(): ScalarCell {
+    return (this.#retries ??= this.#series(this.#families.retries, this.#labels));
   }
 
   #newSlot(key: number): Slot {
@@ -247,26 +302,31 @@ export class UpstreamRecorder implements UpstreamMetrics {
     };
     const slot: Slot = {
       labels,
-      duration: this.#families.requestDuration.add(labels),
-      totals: new Array<CounterCell | undefined>(OUTCOMES.length).fill(undefined),
+      duration: this.#series(this.#families.requestDuration, labels),
+      totals: new Array<ScalarCell | undefined>(OUTCOMES.length).fill(undefined),
     };
     this.#slots.set(key, slot);
     return slot;
   }
 
-  #newTotal(slot: Slot, outcome: number): CounterCell {
-    const cell = this.#families.requestsTotal.add({ ...slot.labels, outcome: OUTCOMES[outcome] as string });
+  #newTotal(slot: Slot, outcome: number): ScalarCell {
+    const labels = { ...slot.labels, outcome: OUTCOMES[outcome] as string };
+    const cell = this.#series(this.#families.requestsTotal, labels);
     slot.totals[outcome] = cell;
     return cell;
   }
 
-  #reasonLabels(reason: string): LabelSet {
+  #reasonSeries(reason: string): ScalarCell {
     const normalized = normalizeReason(reason);
+    const upstreamErrors = this.#families.upstreamErrors;
     if (normalized === 'OTHER' || this.#reasons.size >= MAX_REASONS_PER_UPSTREAM) {
-      return (this.#otherReason ??= { upstream: this.upstream, reason: 'OTHER' });
+      return (this.#otherReason ??= this.#series(upstreamErrors, {
+        upstream: this.upstream,
+        reason: 'OTHER',
+      }));
     }
-    const labels = { upstream: this.upstream, reason: normalized };
-    this.#reasons.set(reason, labels);
-    return labels;
+    const cell = this.#series(upstreamErrors, { upstream: this.upstream, reason: normalized });
+    this.#reasons.set(reason, cell);
+    return cell;
   }
 }

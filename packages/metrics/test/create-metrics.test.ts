@@ -108,6 +108,10 @@ describe('createMetrics exposition', () => {
       roundguard_upstream_transitions_total: 'counter',
       roundguard_health_checks_total: 'counter',
       roundguard_health_check_duration_seconds: 'histogram',
+      roundguard_upstream_state: 'gauge',
+      roundguard_upstream_ejections_total: 'counter',
+      roundguard_retries_total: 'counter',
+      roundguard_dns_lookups_total: 'counter',
     });
     for (const name of types.keys()) expect(help.get(name)).toMatch(/\S/);
   });

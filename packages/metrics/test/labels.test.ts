@@ -208,6 +208,42 @@ describe('closed label sets and values', () => {
       'ERR_METRICS_INVALID_VALUE',
       /`up`.*`1` \(number\)/,
     ],
+    [
+      'an unknown upstream state',
+      (m: ProxyMetrics) => m.upstream(A).setState('ready' as never),
+      'ERR_METRICS_INVALID_LABEL',
+      /`state` to be one of 'up', 'down', 'ejected', 'draining', 'maint', got `"ready"` \(string\)/,
+    ],
+    [
+      'an unknown DNS lookup result',
+      (m: ProxyMetrics) => m.dnsLookup('echo.internal', 'nxdomain' as never),
+      'ERR_METRICS_INVALID_LABEL',
+      /`result` to be one of 'ok', 'empty', 'error', got `"nxdomain"` \(string\)/,
+    ],
+    [
+      'a DNS name with a space',
+      (m: ProxyMetrics) => m.dnsLookup('echo internal', 'ok'),
+      'ERR_METRICS_INVALID_LABEL',
+      /`name` to be a DNS name.*`"echo internal"` \(string\)/,
+    ],
+    [
+      'an empty DNS name',
+      (m: ProxyMetrics) => m.dnsLookup('', 'ok'),
+      'ERR_METRICS_INVALID_LABEL',
+      /`name`.*`""` \(string\)/,
+    ],
+    [
+      'a DNS name over 253 characters',
+      (m: ProxyMetrics) => m.dnsLookup('a'.repeat(254), 'ok'),
+      'ERR_METRICS_INVALID_LABEL',
+      /`name`/,
+    ],
+    [
+      'a non-string DNS name',
+      (m: ProxyMetrics) => m.dnsLookup(42 as never, 'ok'),
+      'ERR_METRICS_INVALID_LABEL',
+      /`name`.*`42` \(number\)/,
+    ],
     ['an empty upstream URL', (m: ProxyMetrics) => m.upstream(''), 'ERR_METRICS_INVALID_LABEL', /`url`/],
     [
       'a non-string upstream URL',

@@ -103,6 +103,36 @@ describe('promtool check metrics', () => {
     },
   );
 
+  it.skipIf(!available)(
+    'accepts upstream states, ejections, retries and DNS lookups next to every other metric',
+    async () => {
+      const metrics = createMetrics({ labels: { service: 'roundguard' } });
+      const states = ['up', 'down', 'ejected', 'draining', 'maint'] as const;
+      states.forEach((state, i) => {
+        const up = metrics.upstream(`http://127.0.0.1:${3001 + i}`);
+        up.setState(state);
+        up.healthCheck('ok', 0.002);
+        up.requestStarted();
+        up.ttfb(0.003);
+        up.requestFinished('GET', 200, 'ok', 0.01);
+        up.upstreamError('ECONNREFUSED');
+        up.retried();
+        up.ejected();
+        up.transition('down');
+      });
+      metrics.dnsLookup('echo.default.svc.cluster.local', 'ok');
+      metrics.dnsLookup('_http._tcp.echo.internal', 'empty');
+      metrics.dnsLookup('echo.default.svc.cluster.local', 'error');
+
+      const text = await scrape(metrics.registry);
+      for (const name of ['upstream_state', 'upstream_ejections_total', 'retries_total', 'dns_lookups_total'])
+        expect(text).toContain(`\nroundguard_${name}{`);
+      const result = await check(text);
+      expect(result.output).toBe('');
+      expect(result.status).toBe(0);
+    },
+  );
+
   it.skipIf(!available)('accepts freshly created metrics before any request', async () => {
     const result = await check(await scrape(createMetrics().registry));
     expect(result).toEqual({ status: 0, output: '' });
