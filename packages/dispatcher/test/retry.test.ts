@@ -127,13 +127,16 @@ describe('retries', () => {
     const { lb } = balanced({ upstreams: [refused, ok.url], retry: { attempts: 1 } });
     const calls: string[] = [];
     await new Promise<void>((resolve, reject) => {
-      lb.dispatch({ origin: 'http://x.internal', path: '/', method: 'GET' }, {
-        onUpstream: (u: { url: string }) => calls.push(`upstream ${u.url === refused ? 'refused' : 'ok'}`),
-        onRequestStart: () => calls.push('start'),
-        onResponseStart: (_c: unknown, status: number) => calls.push(`status ${status}`),
-        onResponseEnd: () => resolve(),
-        onResponseError: (_c: unknown, err: Error) => reject(err),
-      });
+      lb.dispatch(
+        { origin: 'http://x.internal', path: '/', method: 'GET' },
+        {
+          onUpstream: (u: { url: string }) => calls.push(`upstream ${u.url === refused ? 'refused' : 'ok'}`),
+          onRequestStart: () => calls.push('start'),
+          onResponseStart: (_c: unknown, status: number) => calls.push(`status ${status}`),
+          onResponseEnd: () => resolve(),
+          onResponseError: (_c: unknown, err: Error) => reject(err),
+        },
+      );
     });
     expect(calls).toEqual(['upstream refused', 'upstream ok', 'start', 'status 200']);
   });

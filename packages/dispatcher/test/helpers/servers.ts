@@ -20,8 +20,15 @@ export type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
 const open = new Set<TestServer>();
 
-/** Starts an HTTP server; `/health` answers 200 unless the handler is told to handle it too. */
-export async function startServer(handler: Handler, options: { health?: Handler } = {}): Promise<TestServer> {
+/**
+ * Starts an HTTP server (on 127.0.0.1 and a free port unless told otherwise); `/health` answers 200
+ * unless `health` is given.
+ */
+export async function startServer(
+  handler: Handler,
+  options: { health?: Handler; host?: string; port?: number } = {},
+): Promise<TestServer> {
+  const host = options.host ?? '127.0.0.1';
   const sockets = new Set<Socket>();
   const hits = { total: 0, health: 0, traffic: 0 };
   const hosts: string[] = [];
@@ -41,13 +48,20 @@ export async function startServer(handler: Handler, options: { health?: Handler 
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   const port = (server.address() as AddressInfo).port;
+  const hostPort = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
   const test: TestServer = {
     server,
     port,
-    url: `http://127.0.0.1:${port}`,
-    name: `127.0.0.1:${port}`,
+    url: `http://${hostPort}`,
+    name: hostPort,
     hits,
     hosts,
     close: () =>
@@ -66,15 +80,48 @@ export async function closeAll(): Promise<void> {
   await Promise.all([...open].map((s) => s.close()));
 }
 
-/** Answers 200 with its name as the body, and an `x-upstream` header. */
-export function okServer(name: string): Promise<TestServer> {
-  return startServer((req, res) => {
+const answerWithName =
+  (name: string): Handler =>
+  (req, res) => {
     req.resume();
     req.on('end', () => {
       res.setHeader('x-upstream', name);
       res.end(name);
     });
-  });
+  };
+
+/** Answers 200 with its name as the body, and an `x-upstream` header. */
+export function okServer(name: string, where: { host?: string; port?: number } = {}): Promise<TestServer> {
+  return startServer(answerWithName(name), where);
+}
+
+/**
+ * One {@link okServer} on each address, all on the same port (as the addresses behind one DNS name);
+ * each is named after its address.
+ */
+export async function sameportServers(hosts: readonly string[]): Promise<TestServer[]> {
+  for (let attempt = 0; ; attempt++) {
+    const started = [await okServer(hosts[0] as string, { host: hosts[0] })];
+    try {
+      for (const host of hosts.slice(1)) started.push(await okServer(host, { host, port: started[0]?.port }));
+      return started;
+    } catch (err) {
+      // The port was taken on one of the other addresses: try another one.
+      await Promise.all(started.map((s) => s.close()));
+      if (attempt >= 4) throw err;
+    }
+  }
+}
+
+/** Whether this machine can listen on ::1. */
+export async function hasIpv6Loopback(): Promise<boolean> {
+  try {
+    const s = await startServer(() => undefined, { host: '::1' });
+    await s.close();
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Answers 500 to traffic (its health check passes: only outlier detection can tell). */
