@@ -135,7 +135,10 @@ export class UpstreamRegistry<D> implements AttemptOwner<D>, DiscoverySink {
       });
     }
     this.setUpstreams(parsed, true);
-    this.ready = Promise.all([...this.#sources.values()].map((s) => s.firstLookup)).then(() => undefined);
+    this.ready = Promise.all([...this.#sources.values()].map((s) => s.firstLookup)).then(() => {
+      // Also when a first lookup ended without an answer to apply: nothing is waited for any more.
+      this.#firstPending.clear();
+    });
     this.#checker?.start();
   }
 
