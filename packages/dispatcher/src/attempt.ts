@@ -64,9 +64,13 @@ abstract class Attempt<D> {
     this.handler = handler;
   }
 
-  /** Sends the request to `entry`'s pool. */
+  /** Tells the handler's `onUpstream` hook, then sends the request to `entry`'s pool. */
   send(entry: UpstreamEntry<D>): boolean {
     this.handler.onUpstream?.(entry.handle);
+    return this.dispatchTo(entry);
+  }
+
+  dispatchTo(entry: UpstreamEntry<D>): boolean {
     this.entry = entry;
     this.connected = false;
     this.status = 0;
@@ -103,13 +107,14 @@ abstract class Attempt<D> {
         if (next !== undefined) {
           this.retries++;
           try {
-            this.send(next);
-            return true;
+            this.handler.onUpstream?.(next.handle);
           } catch (hookError) {
-            // The application's onUpstream hook threw: the request ends with its error.
+            // The application's hook threw: the request ends with its error, as at the first try.
             this.deliverError(hookError instanceof Error ? hookError : new Error(String(hookError)));
             return true;
           }
+          this.dispatchTo(next);
+          return true;
         }
       }
       return false;
@@ -168,8 +173,7 @@ export class LegacyAttempt<D> extends Attempt<D> {
   }
 
   onRequestSent(): void {
-    const onRequestSent = (this.handler as AnyHandler<D>).onRequestSent as (() => void) | undefined;
-    if (onRequestSent !== undefined) onRequestSent.call(this.handler);
+    (this.handler as { onRequestSent?: () => void }).onRequestSent?.();
   }
 
   onError(err: Error): void {

@@ -215,7 +215,8 @@ export class BalancedDispatcher<D = unknown> extends Dispatcher {
     this.#closed = true;
     this.#onClosed = [callback];
     // Requests waiting for the first DNS answers are requests in flight: they go out first.
-    void this.#registry.ready
+    const held = this.#parked === null ? Promise.resolve() : this.#registry.ready;
+    void held
       .then(() => this.#registry.close())
       .then(() => {
         this.#destroyed = true;

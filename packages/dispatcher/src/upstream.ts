@@ -68,7 +68,10 @@ export interface UpstreamStatus {
   readonly lastProbeAt: number | null;
   /** The last probe's outcome, or `null`. */
   readonly lastProbeResult: ProbeOutcome | null;
-  /** The latest failure seen (a probe's error, or the connect error that took it down), or `null`. */
+  /**
+   * The latest failure seen: a probe's error, or the connect error that took it down; cleared by a good
+   * probe. `null` when there is none.
+   */
   readonly lastError: string | null;
   /** The discovery URL that found it, or `null`. */
   readonly discoveredFrom: string | null;
