@@ -301,6 +301,56 @@ describe('handlers', () => {
   });
 });
 
+describe('status()', () => {
+  it('reports every field of a fresh upstream', async () => {
+    const a = await okServer('a');
+    const lb = balanced({ upstreams: [{ url: a.url, weight: 2 }], healthCheck: false });
+    expect(lb.status()).toEqual([
+      {
+        name: a.name,
+        url: a.url,
+        weight: 2,
+        state: 'up',
+        adminState: 'ready',
+        healthy: true,
+        inFlight: 0,
+        requests: 0,
+        failures: 0,
+        consecutiveFailures: 0,
+        ejections: 0,
+        ejectedUntil: null,
+        lastProbeAt: null,
+        lastProbeResult: null,
+        lastError: null,
+        discoveredFrom: null,
+      },
+    ]);
+    expect(JSON.parse(JSON.stringify(lb.status()))).toEqual(lb.status());
+  });
+});
+
+describe('the onUpstream hook', () => {
+  it('fails the request with its error when it throws, and nothing is sent', async () => {
+    const a = await okServer('a');
+    const lb = balanced({ upstreams: [a.url], ...noChecks });
+    const boom = new Error('hook failed');
+    const errors: Error[] = [];
+    lb.dispatch({ path: '/', method: 'GET' }, {
+      onUpstream() {
+        throw boom;
+      },
+      onConnect() {},
+      onHeaders: () => true,
+      onData: () => true,
+      onComplete() {},
+      onError: (e: Error) => errors.push(e),
+    });
+    expect(errors).toEqual([boom]);
+    expect(lb.status()[0]).toMatchObject({ inFlight: 0, requests: 0 });
+    expect(a.hits.total).toBe(0);
+  });
+});
+
 describe('no healthy upstream', () => {
   it('fails at once, during dispatch, with ERR_NO_HEALTHY_UPSTREAM', async () => {
     const a = await okServer('a');

@@ -313,4 +313,19 @@ describe('setUpstreams', () => {
     expect([await get(lb), await get(lb)].sort()).toEqual(['b', 'c']);
     expect(events).toEqual(['added c', 'removed a']);
   });
+
+  it('gives a name to a new URL: the old upstream leaves at once, its requests in flight finish', async () => {
+    const a = await slowServer('a', 200);
+    const b = await okServer('b');
+    const lb = balanced({ upstreams: [{ url: a.url, name: 'orders' }], healthCheck: false });
+    const removed: string[] = [];
+    lb.on('upstreamRemoved', (u) => removed.push(u.url));
+    const inFlight = get(lb);
+    await waitFor(() => a.hits.traffic === 1, 5000, 'request on a');
+    lb.setUpstreams([{ url: b.url, name: 'orders' }]);
+    expect(lb.status().map((s) => [s.name, s.url, s.state])).toEqual([['orders', b.url, 'up']]);
+    expect(removed).toEqual([a.url]);
+    expect(await get(lb)).toBe('b');
+    expect(await inFlight).toBe('a');
+  });
 });
