@@ -335,16 +335,19 @@ describe('the onUpstream hook', () => {
     const lb = balanced({ upstreams: [a.url], ...noChecks });
     const boom = new Error('hook failed');
     const errors: Error[] = [];
-    lb.dispatch({ path: '/', method: 'GET' }, {
-      onUpstream() {
-        throw boom;
+    lb.dispatch(
+      { path: '/', method: 'GET' },
+      {
+        onUpstream() {
+          throw boom;
+        },
+        onConnect() {},
+        onHeaders: () => true,
+        onData: () => true,
+        onComplete() {},
+        onError: (e: Error) => errors.push(e),
       },
-      onConnect() {},
-      onHeaders: () => true,
-      onData: () => true,
-      onComplete() {},
-      onError: (e: Error) => errors.push(e),
-    });
+    );
     expect(errors).toEqual([boom]);
     expect(lb.status()[0]).toMatchObject({ inFlight: 0, requests: 0 });
     expect(a.hits.total).toBe(0);
