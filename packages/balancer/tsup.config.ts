@@ -9,4 +9,6 @@ export default defineConfig({
   platform: 'node',
   target: 'node20',
   tsconfig: 'tsconfig.build.json',
+  // The private shared helpers are compiled into the bundle: they are not a dependency of the published package.
+  noExternal: ['@roundguard/internal'],
 });

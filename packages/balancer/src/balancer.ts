@@ -1,5 +1,6 @@
 import { RoundRobin, WeightedRoundRobin } from '@roundguard/roundrobin';
-import { BalancerError, describe, invalidOption, optionsObject } from './errors.js';
+import { describe, expected, isItemIterable } from '@roundguard/internal';
+import { BalancerError, option } from './errors.js';
 import { Listeners, type Unsubscribe } from './listeners.js';
 import type { ProbeResult } from './probe.js';
 import { targetWeight, type Target, type TargetStatus } from './target.js';
@@ -84,9 +85,9 @@ export class Balancer<T extends Target> {
    * `ERR_BALANCER_DUPLICATE_KEY` or `ERR_BALANCER_INVALID_OPTION`.
    */
   constructor(targets: Iterable<T> = EMPTY, options?: BalancerOptions) {
-    const { initialHealth = 'up' } = optionsObject(options, 'options');
+    const { initialHealth = 'up' } = option.object(options, 'options');
     if (initialHealth !== 'up' && initialHealth !== 'down') {
-      invalidOption('initialHealth', "`'up'` or `'down'`", initialHealth);
+      option.invalid('initialHealth', "`'up'` or `'down'`", initialHealth);
     }
     this.#initialHealth = initialHealth;
     const { list, weights, weighted } = validateTargets(targets);
@@ -321,15 +322,10 @@ function toStatus<T>(key: string, record: TargetRecord<T>): TargetStatus {
 function validateTargets<T extends Target>(
   targets: Iterable<T>,
 ): { list: readonly T[]; weights: readonly number[]; weighted: boolean } {
-  if (
-    targets === null ||
-    targets === undefined ||
-    typeof (targets as { [Symbol.iterator]?: unknown })[Symbol.iterator] !== 'function' ||
-    typeof targets === 'string'
-  ) {
+  if (!isItemIterable(targets)) {
     throw new BalancerError(
       'ERR_BALANCER_INVALID_TARGETS',
-      `Expected \`targets\` to be an iterable of targets (an array, a Set, ...), got ${describe(targets)}`,
+      expected('`targets`', 'an iterable of targets (an array, a Set, ...)', targets),
     );
   }
   const list = Object.freeze(Array.from(targets));

@@ -1,6 +1,8 @@
+import { optionChecks, type OptionChecks } from '@roundguard/internal';
+
 /** Stable codes carried by every {@link BalancerError}. Match on `err.code`, not on `instanceof`. */
 export type BalancerErrorCode =
-  /** The targets given are not an iterable (an array, a Set, ...). */
+  /** The targets given are not an iterable collection (an array, a Set, ...; a string is refused). */
   | 'ERR_BALANCER_INVALID_TARGETS'
   /** A target is not an object with a non-empty string `key`, or its `weight` is not an integer from 0 to 1,000,000. */
   | 'ERR_BALANCER_INVALID_TARGET'
@@ -33,37 +35,7 @@ export class BalancerError extends TypeError {
   }
 }
 
-/** Renders a received value for an error message: `` `-1` (number) ``. */
-export function describe(value: unknown): string {
-  let shown: string;
-  if (typeof value === 'string') shown = JSON.stringify(value);
-  else if (typeof value === 'number') shown = String(value);
-  else if (typeof value === 'bigint') shown = `${value}n`;
-  else if (typeof value === 'symbol' || typeof value === 'function') shown = String(value);
-  else {
-    try {
-      shown = JSON.stringify(value) ?? String(value);
-    } catch {
-      shown = String(value);
-    }
-  }
-  if (shown.length > 80) shown = `${shown.slice(0, 77)}...`;
-  const type = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
-  return `\`${shown}\` (${type})`;
-}
-
-/** Throws `ERR_BALANCER_INVALID_OPTION` for `name` with what was received. */
-export function invalidOption(name: string, expected: string, value: unknown): never {
-  throw new BalancerError(
-    'ERR_BALANCER_INVALID_OPTION',
-    `Expected \`${name}\` to be ${expected}, got ${describe(value)}`,
-  );
-}
-
-/** Checks that `options` is undefined or a plain object; returns it as a record (`{}` when undefined). */
-export function optionsObject(options: unknown, what: string): Record<string, unknown> {
-  if (options === undefined) return {};
-  if (options === null || typeof options !== 'object' || Array.isArray(options))
-    invalidOption(what, 'an object', options);
-  return options as Record<string, unknown>;
-}
+/** The checks of constructor and factory options, throwing `ERR_BALANCER_INVALID_OPTION`. */
+export const option: OptionChecks = optionChecks(
+  (message) => new BalancerError('ERR_BALANCER_INVALID_OPTION', message),
+);

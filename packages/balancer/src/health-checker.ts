@@ -1,12 +1,10 @@
 import { EventEmitter } from 'node:events';
 import type { Balancer } from './balancer.js';
-import { invalidOption, optionsObject } from './errors.js';
+import { MAX_TIMER_MS } from '@roundguard/internal';
+import { option } from './errors.js';
 import type { Unsubscribe } from './listeners.js';
 import { errorText, normalizeProbeResult, type Probe, type ProbeOutcome, type ProbeResult } from './probe.js';
 import type { Target } from './target.js';
-
-/** The largest delay `setTimeout` honours (about 24.8 days). */
-const MAX_DELAY = 2_147_483_647;
 
 /** Options of {@link HealthChecker}. */
 export interface HealthCheckerOptions<T extends Target> {
@@ -175,8 +173,8 @@ export class HealthChecker<T extends Target> extends EventEmitter<HealthCheckerE
    */
   constructor(options: HealthCheckerOptions<T>) {
     super();
-    if (options === undefined) invalidOption('options', 'an object with `balancer` and `probe`', options);
-    const o = optionsObject(options, 'options');
+    if (options === undefined) option.invalid('options', 'an object with `balancer` and `probe`', options);
+    const o = option.object(options, 'options');
     const balancer = o.balancer as Balancer<T> | undefined;
     if (
       balancer === null ||
@@ -186,22 +184,16 @@ export class HealthChecker<T extends Target> extends EventEmitter<HealthCheckerE
       typeof balancer.recordProbe !== 'function' ||
       typeof balancer.get !== 'function'
     ) {
-      invalidOption('balancer', 'a Balancer', balancer);
+      option.invalid('balancer', 'a Balancer', balancer);
     }
     if (typeof o.probe !== 'function')
-      invalidOption('probe', 'a function `(target, signal) => Promise<ProbeResult>`', o.probe);
-    const intervalMs = o.intervalMs ?? 2000;
-    const timeoutMs = o.timeoutMs ?? 1000;
-    const fall = o.fall ?? 1;
-    const rise = o.rise ?? 1;
-    checkDelay('intervalMs', intervalMs, 1);
-    checkDelay('timeoutMs', timeoutMs, 1);
-    checkCount('fall', fall);
-    checkCount('rise', rise);
-    const jitterMs = o.jitterMs ?? intervalMs;
-    checkDelay('jitterMs', jitterMs, 0);
-    const unref = o.unref ?? true;
-    if (typeof unref !== 'boolean') invalidOption('unref', 'a boolean', unref);
+      option.invalid('probe', 'a function `(target, signal) => Promise<ProbeResult>`', o.probe);
+    const intervalMs = option.milliseconds('intervalMs', o.intervalMs ?? 2000, 1, MAX_TIMER_MS);
+    const timeoutMs = option.milliseconds('timeoutMs', o.timeoutMs ?? 1000, 1, MAX_TIMER_MS);
+    const fall = option.integer('fall', o.fall ?? 1, 1);
+    const rise = option.integer('rise', o.rise ?? 1, 1);
+    const jitterMs = option.milliseconds('jitterMs', o.jitterMs ?? intervalMs, 0, MAX_TIMER_MS);
+    const unref = option.boolean('unref', o.unref ?? true);
     this.#balancer = balancer;
     this.#probe = o.probe as Probe<T>;
     this.#intervalMs = intervalMs;
@@ -345,7 +337,10 @@ export class HealthChecker<T extends Target> extends EventEmitter<HealthCheckerE
       slot.cancel = undefined;
       if (slot.retired || !this.#running) return;
       // Next start: intervalMs after this one started, or right now when this probe took longer.
-      this.#schedule(slot, Math.max(0, Math.min(MAX_DELAY, started + this.#intervalMs - performance.now())));
+      this.#schedule(
+        slot,
+        Math.max(0, Math.min(MAX_TIMER_MS, started + this.#intervalMs - performance.now())),
+      );
     });
   }
 
@@ -385,17 +380,5 @@ export class HealthChecker<T extends Target> extends EventEmitter<HealthCheckerE
         throw err;
       });
     }
-  }
-}
-
-function checkDelay(name: string, value: unknown, min: number): asserts value is number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > MAX_DELAY) {
-    invalidOption(name, `a number of milliseconds from ${min} to ${MAX_DELAY}`, value);
-  }
-}
-
-function checkCount(name: string, value: unknown): asserts value is number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    invalidOption(name, 'an integer from 1 and up', value);
   }
 }

@@ -1,6 +1,7 @@
 import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { describe, invalidOption, optionsObject } from './errors.js';
+import { MAX_TIMER_MS, describe, isPlainObject } from '@roundguard/internal';
+import { option } from './errors.js';
 import { OK, errorText, type ProbeResult } from './probe.js';
 import type { Target } from './target.js';
 
@@ -61,25 +62,16 @@ const USER_AGENT = 'roundguard-health-check';
 export function httpProbe<T extends HttpTarget = HttpTarget>(
   options?: HttpProbeOptions,
 ): (target: T, signal?: AbortSignal) => Promise<ProbeResult> {
-  const o = optionsObject(options, 'options');
+  const o = option.object(options, 'options');
   const path = o.path ?? '/health';
   if (typeof path !== 'string' || !path.startsWith('/'))
-    invalidOption('path', 'a string starting with `/`', path);
-  const timeoutMs = o.timeoutMs;
-  if (
-    timeoutMs !== undefined &&
-    (typeof timeoutMs !== 'number' ||
-      !Number.isFinite(timeoutMs) ||
-      timeoutMs < 1 ||
-      timeoutMs > 2_147_483_647)
-  ) {
-    invalidOption('timeoutMs', 'a number of milliseconds from 1 to 2147483647', timeoutMs);
-  }
+    option.invalid('path', 'a string starting with `/`', path);
+  const timeoutMs =
+    o.timeoutMs === undefined ? undefined : option.milliseconds('timeoutMs', o.timeoutMs, 1, MAX_TIMER_MS);
   const extra = o.headers ?? {};
-  if (extra === null || typeof extra !== 'object' || Array.isArray(extra))
-    invalidOption('headers', 'an object', extra);
+  if (!isPlainObject(extra)) option.invalid('headers', 'an object', extra);
   for (const [name, value] of Object.entries(extra)) {
-    if (typeof value !== 'string') invalidOption(`headers.${name}`, 'a string', value);
+    if (typeof value !== 'string') option.invalid(`headers.${name}`, 'a string', value);
   }
   const headers = {
     'user-agent': USER_AGENT,

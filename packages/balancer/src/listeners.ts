@@ -1,4 +1,4 @@
-import { invalidOption } from './errors.js';
+import { option } from './errors.js';
 
 /** Stops a subscription; calling it again does nothing. */
 export type Unsubscribe = () => void;
@@ -15,7 +15,7 @@ export class Listeners<A extends unknown[]> {
   #list: readonly ((...args: A) => void)[] = NONE;
 
   add(listener: (...args: A) => void): Unsubscribe {
-    if (typeof listener !== 'function') invalidOption('listener', 'a function', listener);
+    if (typeof listener !== 'function') option.invalid('listener', 'a function', listener);
     this.#list = [...this.#list, listener];
     let active = true;
     return () => {

@@ -1,4 +1,4 @@
-import { describe } from './errors.js';
+import { describe } from '@roundguard/internal';
 
 /**
  * Why a probe failed, as counted by the proxy's `roundguard_health_checks_total{result}`:

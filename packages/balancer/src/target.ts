@@ -1,5 +1,6 @@
 import { MAX_WEIGHT } from '@roundguard/roundrobin';
-import { BalancerError, describe } from './errors.js';
+import { expected, isIntegerInRange } from '@roundguard/internal';
+import { BalancerError } from './errors.js';
 
 /**
  * Something to balance over: anything with a stable `key` (an upstream URL, a host name, an id) and an
@@ -50,21 +51,21 @@ export function targetWeight(target: unknown, index: number): number {
   if (target === null || typeof target !== 'object') {
     throw new BalancerError(
       'ERR_BALANCER_INVALID_TARGET',
-      `Expected target ${index} to be an object with a string \`key\`, got ${describe(target)}`,
+      expected(`target ${index}`, 'an object with a string `key`', target),
     );
   }
   const { key, weight } = target as { key?: unknown; weight?: unknown };
   if (typeof key !== 'string' || key.length === 0) {
     throw new BalancerError(
       'ERR_BALANCER_INVALID_TARGET',
-      `Expected \`key\` of target ${index} to be a non-empty string, got ${describe(key)}`,
+      expected(`\`key\` of target ${index}`, 'a non-empty string', key),
     );
   }
   if (weight === undefined) return 1;
-  if (typeof weight !== 'number' || !Number.isInteger(weight) || weight < 0 || weight > MAX_WEIGHT) {
+  if (!isIntegerInRange(weight, 0, MAX_WEIGHT)) {
     throw new BalancerError(
       'ERR_BALANCER_INVALID_TARGET',
-      `Expected \`weight\` of target ${JSON.stringify(key)} to be an integer from 0 to ${MAX_WEIGHT}, got ${describe(weight)}`,
+      expected(`\`weight\` of target ${JSON.stringify(key)}`, `an integer from 0 to ${MAX_WEIGHT}`, weight),
     );
   }
   return weight;

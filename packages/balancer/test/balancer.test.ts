@@ -382,6 +382,7 @@ describe('Balancer: validation', () => {
     ['null targets', null, 'ERR_BALANCER_INVALID_TARGETS', '`null` (null)'],
     ['a number', 42, 'ERR_BALANCER_INVALID_TARGETS', '`42` (number)'],
     ['a string', 'abc', 'ERR_BALANCER_INVALID_TARGETS', '`"abc"` (string)'],
+    ['a String object', new String('abc'), 'ERR_BALANCER_INVALID_TARGETS', '`"abc"` (object)'],
     ['a target that is not an object', ['a'], 'ERR_BALANCER_INVALID_TARGET', 'target 0'],
     ['a missing key', [{ weight: 1 }], 'ERR_BALANCER_INVALID_TARGET', '`undefined`'],
     ['an empty key', [{ key: '' }], 'ERR_BALANCER_INVALID_TARGET', '`""` (string)'],
@@ -413,6 +414,18 @@ describe('Balancer: validation', () => {
         message: expect.stringContaining(shown),
       }),
     );
+  });
+
+  it.each([
+    ['a string', 'ab'],
+    ['a String object', new String('ab')],
+    ['a number', 1],
+  ])('setTargets refuses %s and keeps the set it had', (_name, targets) => {
+    const balancer = new Balancer([t('a')]);
+    expect(() => balancer.setTargets(targets as never)).toThrow(
+      expect.objectContaining({ name: 'BalancerError', code: 'ERR_BALANCER_INVALID_TARGETS' }),
+    );
+    expect(balancer.targets().map((x) => x.key)).toEqual(['a']);
   });
 
   it('accepts any iterable', () => {

@@ -40,6 +40,7 @@ const scenario = `
 it('installs from its packed tarball and works with import, require and TypeScript (node16 + bundler)', async () => {
   await verifyPackedPackage({
     packageDir: fileURLToPath(new URL('..', import.meta.url)),
+    dependencies: ['@roundguard/roundrobin'],
     esm: `
       import http from 'node:http';
       import { Balancer, HealthChecker, httpProbe } from '@roundguard/balancer';

@@ -1,7 +1,8 @@
 import { BatchedFdStream } from './batched-fd-stream.js';
 import { isTty, resolveColor } from './color.js';
 import { DestinationTransport } from './destination-transport.js';
-import { describe, LoggerError } from './errors.js';
+import { expected } from '@roundguard/internal';
+import { LoggerError, option } from './errors.js';
 import { DirectRecordWriter } from './json-bytes.js';
 import { JsonFormatter } from './json-format.js';
 import { isLogFormat, isLogLevel, LEVEL_PRIORITY, LOG_LEVELS, type LogLevel } from './levels.js';
@@ -62,7 +63,7 @@ class StructuredLogger implements Logger {
     if (!isLogLevel(level)) {
       throw new LoggerError(
         'ERR_LOGGER_INVALID_LEVEL',
-        `Expected \`level\` to be one of ${LOG_LEVELS.map((l) => `"${l}"`).join(', ')}, got ${describe(level)}`,
+        expected('`level`', `one of ${LOG_LEVELS.map((l) => `"${l}"`).join(', ')}`, level),
       );
     }
     if (this.#core.threshold >= LEVEL_PRIORITY[level]) this.#write(level, msg, fields);
@@ -74,10 +75,7 @@ class StructuredLogger implements Logger {
 
   child(fields: LogFields): Logger {
     if (!isFieldsObject(fields)) {
-      throw new LoggerError(
-        'ERR_LOGGER_INVALID_FIELDS',
-        `Expected \`fields\` to be an object of fields, got ${describe(fields)}`,
-      );
+      throw new LoggerError('ERR_LOGGER_INVALID_FIELDS', expected('`fields`', 'an object of fields', fields));
     }
     return new StructuredLogger(this.#core, bind(this.#core.formatter, { ...this.#bound.fields, ...fields }));
   }
@@ -161,13 +159,6 @@ function bind(formatter: RecordFormatter, fields: LogFields): BoundFields {
   return { fields, fragment, fragmentBytes: Buffer.from(fragment, 'utf8'), keys: new Set(keys) };
 }
 
-function invalid(option: string, expected: string, got: unknown): LoggerError {
-  return new LoggerError(
-    'ERR_LOGGER_INVALID_OPTION',
-    `Expected \`${option}\` to be ${expected}, got ${describe(got)}`,
-  );
-}
-
 /**
  * Creates a logger.
  *
@@ -183,9 +174,7 @@ function invalid(option: string, expected: string, got: unknown): LoggerError {
  * await logger.flush();
  */
 export function createLogger(options: LoggerOptions = {}): Logger {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw invalid('options', 'an object', options);
-  }
+  option.object(options, 'options');
   const {
     format = 'auto',
     level = 'info',
@@ -195,21 +184,21 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     fields = {},
     redactKeys = [],
   } = options;
-  if (!isLogFormat(format)) throw invalid('format', 'one of "json", "pretty", "auto"', format);
-  if (!isLogLevel(level)) throw invalid('level', 'one of "error", "warn", "info", "debug"', level);
-  if (name !== undefined && typeof name !== 'string') throw invalid('name', 'a string', name);
+  if (!isLogFormat(format)) option.invalid('format', 'one of "json", "pretty", "auto"', format);
+  if (!isLogLevel(level)) option.invalid('level', 'one of "error", "warn", "info", "debug"', level);
+  if (name !== undefined && typeof name !== 'string') option.invalid('name', 'a string', name);
   if (
     typeof destination !== 'object' ||
     destination === null ||
     typeof (destination as { write?: unknown }).write !== 'function' ||
     typeof (destination as { once?: unknown }).once !== 'function'
   ) {
-    throw invalid('destination', 'a writable stream', destination);
+    option.invalid('destination', 'a writable stream', destination);
   }
-  if (color !== undefined && typeof color !== 'boolean') throw invalid('color', 'a boolean', color);
-  if (!isFieldsObject(fields)) throw invalid('fields', 'an object of fields', fields);
+  if (color !== undefined) option.boolean('color', color);
+  if (!isFieldsObject(fields)) option.invalid('fields', 'an object of fields', fields);
   if (!Array.isArray(redactKeys) || !redactKeys.every((k) => typeof k === 'string')) {
-    throw invalid('redactKeys', 'an array of strings', redactKeys);
+    option.invalid('redactKeys', 'an array of strings', redactKeys);
   }
 
   const redactor = new Redactor(redactKeys);

@@ -1,3 +1,5 @@
+import { optionChecks, type OptionChecks } from '@roundguard/internal';
+
 /** Stable codes carried by every {@link LoggerError}. Match on `err.code`, not on `instanceof`. */
 export type LoggerErrorCode =
   /** An option given to `createLogger` has the wrong type or an unknown value. */
@@ -28,21 +30,7 @@ export class LoggerError extends TypeError {
   }
 }
 
-/** Renders a received value for an error message: `` `"verbose"` (string) ``. */
-export function describe(value: unknown): string {
-  let shown: string;
-  if (typeof value === 'string') shown = JSON.stringify(value);
-  else if (typeof value === 'bigint') shown = `${value}n`;
-  else if (typeof value === 'number' || typeof value === 'symbol' || typeof value === 'function') {
-    shown = String(value);
-  } else {
-    try {
-      shown = JSON.stringify(value) ?? String(value);
-    } catch {
-      shown = String(value);
-    }
-  }
-  if (shown.length > 60) shown = `${shown.slice(0, 57)}...`;
-  const type = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
-  return `\`${shown}\` (${type})`;
-}
+/** The checks of `createLogger`'s options, throwing `ERR_LOGGER_INVALID_OPTION`. */
+export const option: OptionChecks = optionChecks(
+  (message) => new LoggerError('ERR_LOGGER_INVALID_OPTION', message),
+);

@@ -16,6 +16,16 @@ export function fieldKey(key: string): string {
 /** Top-level keys whose rendering is memoized, per logger tree (bounds memory if keys are unbounded). */
 const MAX_CACHED_KEYS = 1024;
 
+/** An error's stack, kept out of the JSON while a writer collects stacks (see {@link JsonValueWriter.collectStacks}). */
+export interface LiftedStack {
+  /** Where the error is in the record: `err`, `err.cause`, `err.errors[0]`, `failures[0]`, .... */
+  readonly path: string;
+  /** `err.name`, `err.message` and `err.stack`, as the record's JSON shows them. */
+  readonly name: string;
+  readonly message: string;
+  readonly stack: string;
+}
+
 export interface KeyPlan {
   /** `,"key":`, escaped, with a reserved key renamed. */
   readonly prefix: string;
@@ -38,9 +48,22 @@ const HeadersClass: (new () => object) | undefined = (globalThis as { Headers?: 
 export class JsonValueWriter {
   readonly #redactor: Redactor;
   readonly #plans = new Map<string, KeyPlan>();
+  /** Where errors' stacks go instead of into the JSON, while collecting (`undefined` otherwise). */
+  #lifted: LiftedStack[] | undefined;
+  /** Path of the value being written; kept up to date only while collecting stacks. */
+  #path = '';
 
   constructor(redactor: Redactor) {
     this.#redactor = redactor;
+  }
+
+  /**
+   * From now on, writes errors without their `stack` and appends the stacks to `into` (in the order the
+   * errors are written), until called again with `undefined`.
+   */
+  collectStacks(into: LiftedStack[] | undefined): void {
+    this.#lifted = into;
+    this.#path = '';
   }
 
   /**
@@ -84,7 +107,19 @@ export class JsonValueWriter {
     if (key === 'rawHeaders' && Array.isArray(value)) {
       return this.value(this.#redactor.redactRawHeaders(value), depth, ancestors);
     }
+    if (this.#lifted !== undefined) return this.#valueAt(`.${key}`, value, depth, ancestors);
     return this.value(value, depth, ancestors);
+  }
+
+  /** {@link value} with {@link #path} extended by `step` (`.key` or `[i]`) while it is written. */
+  #valueAt(step: string, value: unknown, depth: number, ancestors: object[] | undefined): string | undefined {
+    const outer = this.#path;
+    this.#path = outer === '' && step.startsWith('.') ? step.slice(1) : outer + step;
+    try {
+      return this.value(value, depth, ancestors);
+    } finally {
+      this.#path = outer;
+    }
   }
 
   /** The JSON of any value, or `undefined` for `undefined` and functions (omitted, as JSON does). */
@@ -121,7 +156,14 @@ export class JsonValueWriter {
 
   #objectBody(value: object, depth: number, ancestors: object[]): string {
     if (Array.isArray(value)) return this.#array(value, depth, ancestors);
-    if (isError(value)) return this.#members(Object.entries(serializeError(value)), depth, ancestors);
+    if (isError(value)) {
+      const shape = serializeError(value);
+      if (this.#lifted !== undefined && shape.stack !== undefined) {
+        this.#lifted.push({ path: this.#path, name: shape.name, message: shape.message, stack: shape.stack });
+        delete shape.stack;
+      }
+      return this.#members(Object.entries(shape), depth, ancestors);
+    }
     const toJSON = (value as { toJSON?: unknown }).toJSON;
     if (typeof toJSON === 'function') {
       return this.value(toJSON.call(value, '') as unknown, depth + 1, ancestors) ?? 'null';
@@ -160,7 +202,11 @@ export class JsonValueWriter {
   #array(items: readonly unknown[], depth: number, ancestors: object[]): string {
     let out = '[';
     for (let i = 0; i < items.length; i++) {
-      out += `${i === 0 ? '' : ','}${this.value(items[i], depth + 1, ancestors) ?? 'null'}`;
+      const json =
+        this.#lifted === undefined
+          ? this.value(items[i], depth + 1, ancestors)
+          : this.#valueAt(`[${i}]`, items[i], depth + 1, ancestors);
+      out += `${i === 0 ? '' : ','}${json ?? 'null'}`;
     }
     return `${out}]`;
   }

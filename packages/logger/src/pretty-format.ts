@@ -1,7 +1,7 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import { wallClock } from './clock.js';
 import { escapeText, prettyToken } from './escape.js';
-import { fieldKey, JsonValueWriter } from './json-value.js';
+import { fieldKey, JsonValueWriter, type LiftedStack } from './json-value.js';
 import type { LogLevel } from './levels.js';
 import { renderFields, type BoundFields, type RecordFormatter } from './record-formatter.js';
 import { REDACTED, type Redactor } from './redact.js';
@@ -9,6 +9,9 @@ import type { LogFields } from './types.js';
 
 /** Keys whose ` key=` rendering is memoized (bounds memory if keys are unbounded). */
 const MAX_CACHED_KEYS = 1024;
+
+/** Indent of the lines that follow a record's line (an error's stack). */
+const INDENT = '    ';
 
 const LABELS: Readonly<Record<LogLevel, string>> = {
   error: 'ERROR',
@@ -25,6 +28,11 @@ const LABELS: Readonly<Record<LogLevel, string>> = {
  * quoted and escaped like JSON strings; objects, arrays and errors are written as compact JSON. With
  * colors on, the level is red/yellow/green/gray, and a numeric `status` field (an access record) is
  * green for 2xx, cyan for 3xx, yellow for 4xx and red for 5xx.
+ *
+ * An error in the call's fields is written without its stack on the record's line; its stack follows on
+ * indented lines, one per frame, headed by where the error is (`err: Error: boom`, `err.cause: ...`).
+ * Unsafe characters are escaped on those lines too, and a message that contains a line break stays on
+ * its head line, so a record cannot forge another one.
  */
 export class PrettyFormatter implements RecordFormatter {
   readonly #values: JsonValueWriter;
@@ -34,6 +42,8 @@ export class PrettyFormatter implements RecordFormatter {
   readonly #heads: Readonly<Record<LogLevel, string>>;
   readonly #render: (fields: LogFields, stop?: ReadonlySet<string>) => string | undefined;
   readonly #prefixes = new Map<string, string>();
+  /** Stacks lifted out of the record being formatted (reused from record to record). */
+  readonly #lifted: LiftedStack[] = [];
 
   constructor(name: string | undefined, redactor: Redactor, color: boolean) {
     const chalk = color ? new Chalk({ level: 1 }) : undefined;
@@ -46,7 +56,13 @@ export class PrettyFormatter implements RecordFormatter {
     this.#redactor = redactor;
     this.#chalk = chalk;
     this.#heads = { error: head('error'), warn: head('warn'), info: head('info'), debug: head('debug') };
-    this.#render = (fields, stop) => this.#fields(fields, stop);
+    this.#render = (fields, stop) => {
+      const mark = this.#lifted.length;
+      const text = this.#fields(fields, stop);
+      // Given up part-way (a call field overrides a bound one): the merged fields are rendered again.
+      if (text === undefined) this.#lifted.length = mark;
+      return text;
+    };
   }
 
   bind(fields: LogFields): string {
@@ -61,7 +77,30 @@ export class PrettyFormatter implements RecordFormatter {
     fields: LogFields | undefined,
   ): string {
     const time = this.#chalk ? this.#chalk.gray(wallClock(now)) : wallClock(now);
-    return `${time}${this.#heads[level]}${escapeText(msg)}${renderFields(bound, fields, this.#render)}\n`;
+    const lifted = this.#lifted;
+    lifted.length = 0;
+    this.#values.collectStacks(lifted);
+    let rendered: string;
+    try {
+      rendered = renderFields(bound, fields, this.#render);
+    } finally {
+      this.#values.collectStacks(undefined);
+    }
+    let out = `${time}${this.#heads[level]}${escapeText(msg)}${rendered}\n`;
+    for (let i = 0; i < lifted.length; i++) out += this.#stack(lifted[i] as LiftedStack);
+    lifted.length = 0;
+    return out;
+  }
+
+  /** An error's stack as indented lines: `    err: Error: boom`, then `        at f (file:1:2)` per frame. */
+  #stack({ path, name, message, stack }: LiftedStack): string {
+    const [head, frames] = splitStack(stack, name, message);
+    let out = `${INDENT}${escapeText(path)}: ${escapeText(head)}\n`;
+    for (const frame of frames) {
+      const line = escapeText(frame);
+      out += `${INDENT}${this.#chalk ? this.#chalk.gray(line) : line}\n`;
+    }
+    return out;
   }
 
   #fields(fields: LogFields, stop?: ReadonlySet<string>): string | undefined {
@@ -130,4 +169,23 @@ export class PrettyFormatter implements RecordFormatter {
 
 function plain(s: string): string {
   return s;
+}
+
+/**
+ * A stack's head (`Name: message`, which may hold line breaks of its own) and its frame lines. The head
+ * is found by the error's name and message when the stack starts with them, otherwise it ends before the
+ * first `at` line; a stack without frames is all head.
+ */
+function splitStack(stack: string, name: string, message: string): [head: string, frames: string[]] {
+  const expected = message === '' ? name : `${name}: ${message}`;
+  const end =
+    stack.startsWith(expected) && (stack.length === expected.length || stack[expected.length] === '\n')
+      ? expected.length
+      : stack.search(/\n\s*at /);
+  if (end === -1) return [stack, []];
+  const frames = stack
+    .slice(end + 1)
+    .split('\n')
+    .filter((line) => line.trim() !== '');
+  return [stack.slice(0, end), frames];
 }

@@ -13,12 +13,15 @@ export interface BoundFields {
   readonly keys: ReadonlySet<string> | undefined;
 }
 
-/** Turns one record into one line of text, newline included. Implemented per format. */
+/**
+ * Turns one record into text, newline included: one line (the pretty format follows it with indented
+ * lines for an error's stack). Implemented per format.
+ */
 export interface RecordFormatter {
   /** Renders bound fields once, for {@link BoundFields.fragment}. */
   bind(fields: LogFields): string;
   /**
-   * One line for the record. A call field with the same key as a bound field replaces it (the record
+   * The text of the record, written to the destination in one write. A call field with the same key as a bound field replaces it (the record
    * keeps one key, in the bound field's place).
    */
   format(

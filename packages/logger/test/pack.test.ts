@@ -67,7 +67,9 @@ describe('packed package', () => {
     'installs from its tarball and works from ESM, CommonJS and TypeScript',
     { timeout: 180_000 },
     async () => {
-      await expect(verifyPackedPackage({ packageDir, esm, cjs, ts })).resolves.toBeDefined();
+      await expect(
+        verifyPackedPackage({ packageDir, esm, cjs, ts, dependencies: ['chalk', 'winston'] }),
+      ).resolves.toBeDefined();
     },
   );
 });

@@ -145,3 +145,95 @@ describe('pretty colors', () => {
     expect(stripAnsi(onlyLine(on))).toBe(onlyLine(off));
   });
 });
+
+describe('pretty error stacks', () => {
+  function withStack<E extends Error>(err: E, stack: string): E {
+    Object.defineProperty(err, 'stack', { value: stack, configurable: true, writable: true });
+    return err;
+  }
+
+  it("writes an error's stack on indented lines after the record's line, causes after it, in one write", () => {
+    const cause = withStack(new Error('root'), 'Error: root\n    at h (/app/c.js:5:6)');
+    const err = withStack(
+      Object.assign(new Error('boom', { cause }), { code: 'E1' }),
+      'Error: boom\n    at f (/app/a.js:1:2)\n    at g (/app/b.js:3:4)',
+    );
+    const out = sink();
+    createLogger({ format: 'pretty', destination: out.stream, color: false }).error('failed', { err, n: 1 });
+    expect(out.chunks).toHaveLength(1);
+    const [record, ...stack] = out.lines();
+    expect(record).toMatch(
+      / ERROR failed err=\{"name":"Error","message":"boom","code":"E1","cause":\{"name":"Error","message":"root"\}\} n=1$/,
+    );
+    expect(stack).toEqual([
+      '    err: Error: boom',
+      '        at f (/app/a.js:1:2)',
+      '        at g (/app/b.js:3:4)',
+      '    err.cause: Error: root',
+      '        at h (/app/c.js:5:6)',
+    ]);
+  });
+
+  it('keeps a message with line breaks on the head line, escaped', () => {
+    const err = withStack(new Error('a\nb\u001b[2J'), 'Error: a\nb\u001b[2J\n    at f (/app/a.js:1:2)');
+    const out = sink();
+    createLogger({ format: 'pretty', destination: out.stream, color: false }).error('failed', { err });
+    expect(out.lines().slice(1)).toEqual(['    err: Error: a\\nb\\u001b[2J', '        at f (/app/a.js:1:2)']);
+  });
+
+  it('writes a stack without frames as its head line only, and one of another shape by its `at` lines', () => {
+    const bare = withStack(new Error('boom'), 'Error: boom');
+    const node = withStack(new TypeError('bad'), 'TypeError [ERR_X]: bad\n    at f (node:internal/x:1:2)');
+    const out = sink();
+    createLogger({ format: 'pretty', destination: out.stream, color: false }).warn('m', { bare, node });
+    expect(out.lines().slice(1)).toEqual([
+      '    bare: Error: boom',
+      '    node: TypeError [ERR_X]: bad',
+      '        at f (node:internal/x:1:2)',
+    ]);
+  });
+
+  it('writes the stack of an error under a redacted key nowhere', () => {
+    const out = sink();
+    createLogger({ format: 'pretty', destination: out.stream, color: false }).info('m', {
+      cookie: new Error('secret'),
+    });
+    expect(out.lines()).toEqual([expect.stringMatching(/ m cookie=\[REDACTED\]$/)]);
+  });
+
+  it('writes each stack once when a call field overrides a bound one', () => {
+    const out = sink();
+    // `err` is written before `a` turns out to override a bound field and the fields are merged.
+    createLogger({ format: 'pretty', destination: out.stream, color: false, fields: { a: 1 } }).error(
+      'failed',
+      {
+        err: withStack(new Error('boom'), 'Error: boom\n    at f (/app/a.js:1:2)'),
+        a: 2,
+      },
+    );
+    const [record, ...stack] = out.lines();
+    expect(record).toMatch(/ failed a=2 err=\{"name":"Error","message":"boom"\}$/);
+    expect(stack).toEqual(['    err: Error: boom', '        at f (/app/a.js:1:2)']);
+  });
+
+  it('colors the frames gray, and the text is the same as without colors', () => {
+    const err = withStack(new Error('boom'), 'Error: boom\n    at f (/app/a.js:1:2)');
+    vi.useFakeTimers({ now: new Date('2026-11-25T22:10:00.123Z'), toFake: ['Date'] });
+    const on = sink();
+    const off = sink();
+    createLogger({ format: 'pretty', destination: on.stream, color: true }).error('failed', { err });
+    createLogger({ format: 'pretty', destination: off.stream, color: false }).error('failed', { err });
+    expect(on.lines()[2]).toBe('    \u001b[90m    at f (/app/a.js:1:2)\u001b[39m');
+    expect(stripAnsi(on.text())).toBe(off.text());
+  });
+
+  it('leaves the JSON format as it was: the stack stays in the record', () => {
+    const err = withStack(new Error('boom'), 'Error: boom\n    at f (/app/a.js:1:2)');
+    const out = sink();
+    createLogger({ format: 'json', destination: out.stream }).error('failed', { err });
+    expect(out.lines()).toHaveLength(1);
+    expect(JSON.parse(out.lines()[0]!)).toMatchObject({
+      err: { stack: 'Error: boom\n    at f (/app/a.js:1:2)' },
+    });
+  });
+});

@@ -55,10 +55,28 @@ describe.each(formats)('escaping (%s)', (format) => {
     expect(onlyLine(out)).not.toMatch(RAW_UNSAFE);
   });
 
-  it('escapes error messages and stacks', () => {
+  it('escapes error messages and stacks: one write, one record line, stack lines indented', () => {
     const err = new Error(ATTACK, { cause: new Error(ATTACK) });
-    const line = render(format, (l) => l.error('failed', { err }));
-    expect(line).not.toMatch(RAW_UNSAFE);
+    const out = sink();
+    createLogger({ format, destination: out.stream, color: false }).error('failed', { err });
+    expect(out.chunks).toHaveLength(1);
+    const [record, ...rest] = out.lines();
+    expect(record).not.toMatch(RAW_UNSAFE);
+    // JSON keeps the stacks in the record; pretty writes them after it, on indented lines.
+    if (format === 'json') expect(rest).toEqual([]);
+    else expect(rest.length).toBeGreaterThan(2);
+    for (const line of rest) {
+      expect(line).toMatch(/^ {4}/);
+      expect(line).not.toMatch(RAW_UNSAFE);
+    }
+    if (format === 'pretty') {
+      expect(rest.filter((l) => l.includes('forged'))).toEqual([
+        expect.stringMatching(
+          /^ {4}err: Error: GET \/\\r\\n\{"level":"error","msg":"forged"\}\\n\\u001b\[2J/,
+        ),
+        expect.stringMatching(/^ {4}err\.cause: Error: GET \/\\r\\n/),
+      ]);
+    }
   });
 
   it('escapes every C0, DEL and C1 control character', () => {

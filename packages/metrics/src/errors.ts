@@ -10,8 +10,8 @@ export type MetricsErrorCode =
   | 'ERR_METRICS_ALREADY_REGISTERED';
 
 /**
- * The one error class thrown by this package, with a stable `code`, a `name` and, when it wraps another
- * error, a `cause`.
+ * The one error class thrown by this package. It is a `TypeError` (every case is a bad argument or
+ * option given by the caller), with a stable `code`, a `name` and, when it wraps another error, a `cause`.
  *
  * Callers should match on `err.code`: an application can end up with both the ESM and the CommonJS copy
  * of this package loaded, and then `instanceof` fails across them.
@@ -23,7 +23,7 @@ export type MetricsErrorCode =
  *   if ((err as MetricsError).code === 'ERR_METRICS_INVALID_OPTION') console.error(err.message);
  * }
  */
-export class MetricsError extends Error {
+export class MetricsError extends TypeError {
   override readonly name = 'MetricsError';
   readonly code: MetricsErrorCode;
 
@@ -33,21 +33,5 @@ export class MetricsError extends Error {
   }
 }
 
-/** Renders a received value for an error message: `` `-1` (number) ``, `` `"x"` (string) ``. */
-export function describe(value: unknown): string {
-  let shown: string;
-  if (typeof value === 'string') shown = JSON.stringify(value);
-  else if (typeof value === 'bigint') shown = `${value}n`;
-  else if (typeof value === 'number' || typeof value === 'symbol' || typeof value === 'function') {
-    shown = String(value);
-  } else {
-    try {
-      shown = JSON.stringify(value) ?? String(value);
-    } catch {
-      shown = String(value);
-    }
-  }
-  if (shown.length > 120) shown = `${shown.slice(0, 117)}...`;
-  const type = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
-  return `\`${shown}\` (${type})`;
-}
+/** Renders a received value for an error message: `` `-1` (number) ``; the one copy the libraries share. */
+export { describe } from '@roundguard/internal';

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry, RegistryContentType } from 'prom-client';
+import { sendJsonError } from '@roundguard/internal';
 import { describe, MetricsError } from './errors.js';
 
 /**
@@ -18,29 +19,6 @@ export interface MetricsHandlerOptions {
    * metricsHandler(metrics.registry, { onError: (err) => logger.error('metrics collection failed', { err }) });
    */
   onError?: (error: unknown) => void;
-}
-
-const JSON_TYPE = 'application/json; charset=utf-8';
-
-function sendError(
-  res: ServerResponse,
-  status: number,
-  code: string,
-  message: string,
-  headers?: Record<string, string>,
-): void {
-  if (res.destroyed || res.headersSent) {
-    if (!res.writableEnded) res.end();
-    return;
-  }
-  const body = JSON.stringify({ error: { code, message } });
-  res.writeHead(status, {
-    ...headers,
-    'Content-Type': JSON_TYPE,
-    'Content-Length': String(Buffer.byteLength(body)),
-    'Cache-Control': 'no-store',
-  });
-  res.end(body);
 }
 
 /**
@@ -109,13 +87,18 @@ export function metricsHandler(
       // A failing error callback must not turn into an unhandled rejection.
     }
     const detail = error instanceof Error ? error.message : String(error);
-    sendError(res, 500, 'METRICS_COLLECTION_FAILED', `Collecting metrics failed: ${detail.slice(0, 200)}`);
+    sendJsonError(
+      res,
+      500,
+      'METRICS_COLLECTION_FAILED',
+      `Collecting metrics failed: ${detail.slice(0, 200)}`,
+    );
   };
 
   return (req, res) => {
     const method = req.method;
     if (method !== 'GET' && method !== 'HEAD') {
-      sendError(
+      sendJsonError(
         res,
         405,
         'METHOD_NOT_ALLOWED',

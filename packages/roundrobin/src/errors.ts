@@ -1,8 +1,8 @@
 /** Stable codes carried by every {@link RoundRobinError}. Match on `err.code`, not on `instanceof`. */
 export type RoundRobinErrorCode =
-  /** The items or entries given are not an iterable. */
+  /** The items or entries given are not an iterable collection (an array, a Set, ...; a string is refused). */
   | 'ERR_RR_INVALID_ITEMS'
-  /** A weighted entry is not an object with `item` and `weight`. */
+  /** A weighted entry is not an object with an `item`. */
   | 'ERR_RR_INVALID_ENTRY'
   /** A weight is negative, fractional, not a number, or above {@link MAX_WEIGHT}. */
   | 'ERR_RR_INVALID_WEIGHT';
@@ -21,26 +21,8 @@ export class RoundRobinError extends TypeError {
   override readonly name = 'RoundRobinError';
   readonly code: RoundRobinErrorCode;
 
-  constructor(code: RoundRobinErrorCode, message: string) {
-    super(message);
+  constructor(code: RoundRobinErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.code = code;
   }
-}
-
-/** Renders a received value for an error message: `` `-1` (number) ``. */
-export function describe(value: unknown): string {
-  let shown: string;
-  if (typeof value === 'string') shown = JSON.stringify(value);
-  else if (typeof value === 'bigint') shown = `${value}n`;
-  else if (typeof value === 'symbol' || typeof value === 'function') shown = String(value);
-  else {
-    try {
-      shown = JSON.stringify(value) ?? String(value);
-    } catch {
-      shown = String(value);
-    }
-    if (typeof value === 'number') shown = String(value);
-  }
-  const type = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
-  return `\`${shown}\` (${type})`;
 }

@@ -1,15 +1,15 @@
-import { RoundRobinError, describe } from './errors.js';
+import { expected, isItemIterable } from '@roundguard/internal';
+import { RoundRobinError } from './errors.js';
 
-/** Copies an iterable into a new array; throws `ERR_RR_INVALID_ITEMS` when it is not iterable. */
+/**
+ * Copies an iterable into a new array; throws `ERR_RR_INVALID_ITEMS` when it is not an iterable
+ * collection (a string is refused: it would rotate over its characters).
+ */
 export function snapshot<T>(items: Iterable<T>, what: string): readonly T[] {
-  if (
-    items === null ||
-    items === undefined ||
-    typeof (items as { [Symbol.iterator]?: unknown })[Symbol.iterator] !== 'function'
-  ) {
+  if (!isItemIterable(items)) {
     throw new RoundRobinError(
       'ERR_RR_INVALID_ITEMS',
-      `Expected \`${what}\` to be an iterable (an array, a Set, ...), got ${describe(items)}`,
+      expected(`\`${what}\``, 'an iterable other than a string (an array, a Set, ...)', items),
     );
   }
   return Array.from(items);

@@ -1,4 +1,5 @@
-import { RoundRobinError, describe } from './errors.js';
+import { expected, isIntegerInRange } from '@roundguard/internal';
+import { RoundRobinError } from './errors.js';
 import { gcdOf, smoothWeightedSchedule, smoothWeightedStep } from './smooth-weighted.js';
 import { snapshot } from './snapshot.js';
 
@@ -7,9 +8,16 @@ export interface WeightedEntry<T> {
   /** The value `next()` hands out. */
   readonly item: T;
   /**
-   * A non-negative integer share. An entry of weight 4 is picked four times as often as one of
-   * weight 1; weight 0 keeps the entry out of rotation.
+   * A non-negative integer share, up to {@link MAX_WEIGHT}. An entry of weight 4 is picked four times as
+   * often as one of weight 1; weight 0 keeps the entry out of rotation.
+   *
+   * @default 1
    */
+  readonly weight?: number;
+}
+
+/** An entry as {@link WeightedRoundRobin.entries} hands it back: its weight filled in (1 when it was omitted). */
+export interface ResolvedWeightedEntry<T> extends WeightedEntry<T> {
   readonly weight: number;
 }
 
@@ -50,7 +58,7 @@ const EMPTY_ITEMS: readonly never[] = Object.freeze([]);
  */
 export class WeightedRoundRobin<T> {
   // Hot-path state in plain (TypeScript-private) properties: see the note in round-robin.ts.
-  #entries: readonly WeightedEntry<T>[] = EMPTY_ITEMS;
+  #entries: readonly ResolvedWeightedEntry<T>[] = EMPTY_ITEMS;
   #items: readonly T[] = EMPTY_ITEMS;
   /** The item of each pick of the cycle, precomputed (empty in live mode or when nothing has weight). */
   private _cycle: T[] = [];
@@ -59,7 +67,7 @@ export class WeightedRoundRobin<T> {
   #live: LiveState | undefined;
 
   /**
-   * @param entries the initial `{ item, weight }` entries, in tie-breaking order. Copied.
+   * @param entries the initial `{ item, weight? }` entries, in tie-breaking order (`weight` defaults to 1). Copied.
    * @default []
    * @throws {RoundRobinError} `ERR_RR_INVALID_ITEMS`, `ERR_RR_INVALID_ENTRY` or `ERR_RR_INVALID_WEIGHT`.
    */
@@ -82,7 +90,7 @@ export class WeightedRoundRobin<T> {
   #nextLive(): T | undefined {
     const live = this.#live as LiveState;
     const winner = smoothWeightedStep(live.weights, live.current, live.total);
-    return (this.#entries[winner] as WeightedEntry<T>).item;
+    return (this.#entries[winner] as ResolvedWeightedEntry<T>).item;
   }
 
   /**
@@ -121,7 +129,7 @@ export class WeightedRoundRobin<T> {
     } else {
       const schedule = smoothWeightedSchedule(weights);
       this.#live = undefined;
-      this._cycle = Array.from(schedule, (index) => (next[index] as WeightedEntry<T>).item);
+      this._cycle = Array.from(schedule, (index) => (next[index] as ResolvedWeightedEntry<T>).item);
       this._cursor =
         previousLength === 0 || schedule.length === 0
           ? 0
@@ -141,27 +149,30 @@ export class WeightedRoundRobin<T> {
     return this.#items;
   }
 
-  /** Every entry given to the last `replace` (or the constructor), weight-0 entries included. Frozen. */
-  entries(): readonly WeightedEntry<T>[] {
+  /**
+   * Every entry given to the last `replace` (or the constructor), weight-0 entries included, each with its
+   * weight (1 where it was omitted). Frozen.
+   */
+  entries(): readonly ResolvedWeightedEntry<T>[] {
     return this.#entries;
   }
 }
 
-function validateEntries<T>(entries: readonly WeightedEntry<T>[]): readonly WeightedEntry<T>[] {
-  const copies: WeightedEntry<T>[] = [];
+function validateEntries<T>(entries: readonly WeightedEntry<T>[]): readonly ResolvedWeightedEntry<T>[] {
+  const copies: ResolvedWeightedEntry<T>[] = [];
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i] as unknown;
-    if (entry === null || typeof entry !== 'object' || !('item' in entry) || !('weight' in entry)) {
+    if (entry === null || typeof entry !== 'object' || !('item' in entry)) {
       throw new RoundRobinError(
         'ERR_RR_INVALID_ENTRY',
-        `Expected entry ${i} to be an object with \`item\` and \`weight\`, got ${describe(entry)}`,
+        expected(`entry ${i}`, 'an object with an `item` (and an optional `weight`)', entry),
       );
     }
-    const { item, weight } = entry as WeightedEntry<T>;
-    if (typeof weight !== 'number' || !Number.isInteger(weight) || weight < 0 || weight > MAX_WEIGHT) {
+    const { item, weight = 1 } = entry as WeightedEntry<T>;
+    if (!isIntegerInRange(weight, 0, MAX_WEIGHT)) {
       throw new RoundRobinError(
         'ERR_RR_INVALID_WEIGHT',
-        `Expected \`weight\` of entry ${i} to be an integer from 0 to ${MAX_WEIGHT}, got ${describe(weight)}`,
+        expected(`\`weight\` of entry ${i}`, `an integer from 0 to ${MAX_WEIGHT}`, weight),
       );
     }
     copies.push(Object.freeze({ item, weight }));

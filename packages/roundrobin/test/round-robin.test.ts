@@ -112,6 +112,9 @@ describe('RoundRobin', () => {
       ['null', null],
       ['a number', 42],
       ['a plain object', { a: 1 }],
+      ['a string (it would rotate over its characters)', 'abc'],
+      ['an empty string', ''],
+      ['a String object', new String('ab')],
     ])('throws ERR_RR_INVALID_ITEMS when items is %s', (_label, value) => {
       expect(() => new RoundRobin(value as never)).toThrow(
         expect.objectContaining({ code: 'ERR_RR_INVALID_ITEMS' }),
@@ -121,6 +124,19 @@ describe('RoundRobin', () => {
         expect.objectContaining({ code: 'ERR_RR_INVALID_ITEMS', name: 'RoundRobinError' }),
       );
       expect(rr.items()).toEqual(['a']);
+    });
+
+    it('is a TypeError that says what it received', () => {
+      let error: unknown;
+      try {
+        new RoundRobin('abc' as never);
+      } catch (err) {
+        error = err;
+      }
+      expect(error).toBeInstanceOf(TypeError);
+      expect((error as Error).message).toBe(
+        'Expected `items` to be an iterable other than a string (an array, a Set, ...), got `"abc"` (string)',
+      );
     });
   });
 });

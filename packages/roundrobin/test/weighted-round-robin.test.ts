@@ -113,6 +113,28 @@ describe('WeightedRoundRobin', () => {
     });
   });
 
+  describe('weight', () => {
+    it('defaults to 1 when omitted or undefined', () => {
+      const wrr = new WeightedRoundRobin<string>([
+        { item: 'a', weight: 2 },
+        { item: 'b' },
+        { item: 'c', weight: undefined },
+      ]);
+      expect(take(wrr, 8).join('')).toBe('abcaabca');
+      expect(wrr.entries()).toEqual([
+        { item: 'a', weight: 2 },
+        { item: 'b', weight: 1 },
+        { item: 'c', weight: 1 },
+      ]);
+    });
+
+    it('gives plain round robin when every weight is omitted', () => {
+      const wrr = new WeightedRoundRobin([{ item: 'a' }, { item: 'b' }, { item: 'c' }]);
+      expect(take(wrr, 6).join('')).toBe('abcabc');
+      expect(wrr.size).toBe(3);
+    });
+  });
+
   describe('bad input', () => {
     it.each([
       ['negative', -1, '`-1` (number)'],
@@ -121,7 +143,6 @@ describe('WeightedRoundRobin', () => {
       ['Infinity', Number.POSITIVE_INFINITY, '`Infinity` (number)'],
       ['a string', '3', '`"3"` (string)'],
       ['null', null, '`null` (null)'],
-      ['undefined', undefined, '(undefined)'],
       ['above MAX_WEIGHT', MAX_WEIGHT + 1, `\`${MAX_WEIGHT + 1}\` (number)`],
     ])('throws ERR_RR_INVALID_WEIGHT for a %s weight and says what it received', (_label, weight, shown) => {
       let error: unknown;
@@ -142,7 +163,6 @@ describe('WeightedRoundRobin', () => {
     it.each([
       ['null', null],
       ['a string', 'a'],
-      ['an object without weight', { item: 'a' }],
       ['an object without item', { weight: 1 }],
     ])('throws ERR_RR_INVALID_ENTRY for %s', (_label, entry) => {
       expect(() => new WeightedRoundRobin([entry as never])).toThrow(
@@ -150,9 +170,30 @@ describe('WeightedRoundRobin', () => {
       );
     });
 
-    it('throws ERR_RR_INVALID_ITEMS for a non-iterable', () => {
-      expect(() => new WeightedRoundRobin(5 as never)).toThrow(
+    it('says what an entry without `item` was', () => {
+      expect(() => new WeightedRoundRobin([{ item: 'a' }, { weight: 1 } as never])).toThrow(
+        'Expected entry 1 to be an object with an `item` (and an optional `weight`), got `{"weight":1}` (object)',
+      );
+    });
+
+    it.each([
+      ['a number', 5],
+      ['a string (it would rotate over its characters)', 'abc'],
+      ['a String object', new String('abc')],
+    ])('throws ERR_RR_INVALID_ITEMS for %s, from the constructor and replace', (_label, value) => {
+      expect(() => new WeightedRoundRobin(value as never)).toThrow(
+        expect.objectContaining({ code: 'ERR_RR_INVALID_ITEMS', name: 'RoundRobinError' }),
+      );
+      const wrr = new WeightedRoundRobin([{ item: 'a', weight: 1 }]);
+      expect(() => wrr.replace(value as never)).toThrow(
         expect.objectContaining({ code: 'ERR_RR_INVALID_ITEMS' }),
+      );
+      expect(wrr.items()).toEqual(['a']);
+    });
+
+    it('names the string it refused', () => {
+      expect(() => new WeightedRoundRobin('abc' as never)).toThrow(
+        'Expected `entries` to be an iterable other than a string (an array, a Set, ...), got `"abc"` (string)',
       );
     });
   });
