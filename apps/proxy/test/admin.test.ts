@@ -218,7 +218,7 @@ describe('traffic, then /metrics and the access log', () => {
     expect(total({ method: 'OTHER', code: '405' })).toBe(1);
     expect(total({ method: 'DELETE', code: '405' })).toBe(1);
     expect(total({ upstream: deadUrl })).toBe(0);
-    expect(total({ upstream: 'none', code: '501', outcome: 'client_abort' })).toBe(1);
+    expect(total({ upstream: 'none', code: '501', outcome: 'rejected' })).toBe(1);
     expect(sumOf(samples, 'roundguard_request_duration_seconds_count')).toBe(sent.length);
     expect(sumOf(samples, 'roundguard_upstream_ttfb_seconds_count')).toBe(sent.length - 1);
     expect(sumOf(samples, 'roundguard_requests_in_flight')).toBe(0);
@@ -316,7 +316,7 @@ describe('traffic, then /metrics and the access log', () => {
       expect(typeof r!.upstream_ttfb_ms).toBe('number');
     }
     const connect = records.find((r) => r.method === 'CONNECT');
-    expect(connect).toMatchObject({ status: 501, outcome: 'client_abort', upstream_ttfb_ms: null });
+    expect(connect).toMatchObject({ status: 501, outcome: 'rejected', upstream_ttfb_ms: null });
   });
 
   it('never logs Authorization or Cookie values, nor the query string', () => {
@@ -346,8 +346,11 @@ describe('traffic, then /metrics and the access log', () => {
       status: 503,
       outcome: 'no_upstream',
       error_code: 'NO_HEALTHY_UPSTREAM',
-      upstream: '',
+      upstream: 'none',
       upstream_ttfb_ms: null,
+      // The proxy's own error body is what the client got.
+      bytes_in: 0,
+      bytes_out: Buffer.byteLength(res.text()),
     });
     await lonely.stop();
   });

@@ -62,6 +62,11 @@ describe('502 UPSTREAM_ERROR', () => {
       error_code: 'ECONNREFUSED',
       upstream: url,
     });
+    // The body was read (it reached no upstream), and the client got the proxy's error body.
+    expect(log).toMatchObject({
+      bytes_in: Buffer.byteLength(JSON.stringify({ hello: 'world' })),
+      bytes_out: first.body.length,
+    });
 
     const second = await postJson(`${proxy.url}/x`);
     expectError(second, 503, 'NO_HEALTHY_UPSTREAM');
@@ -299,6 +304,21 @@ describe('requests the proxy refuses', () => {
     expect(backend.count).toBe(0);
     const { samples } = await getMetrics(proxy.adminUrl);
     expect(sumOf(samples, 'roundguard_requests_total', { upstream: 'none', code: String(status) })).toBe(1);
+    // Refused by the proxy itself: not a client abort, in the metrics as in the log.
+    expect(
+      sumOf(samples, 'roundguard_requests_total', {
+        upstream: 'none',
+        code: String(status),
+        outcome: 'rejected',
+      }),
+    ).toBe(1);
+    const log = await proxy.waitForRecord((r) => r.msg === 'request completed');
+    expect(log).toMatchObject({
+      status,
+      outcome: 'rejected',
+      upstream: 'none',
+      bytes_out: Buffer.byteLength(data.slice(data.indexOf('\r\n\r\n') + 4)),
+    });
   });
 
   it('answers 431 HEADERS_TOO_LARGE to a request head over 16 KiB', async () => {
@@ -310,8 +330,21 @@ describe('requests the proxy refuses', () => {
     expect(statusOf(data)).toBe(431);
     expect(codeOf(data)).toBe('HEADERS_TOO_LARGE');
     expect(backend.count).toBe(0);
-    const rejected = await proxy.waitForRecord((r) => r.msg === 'request rejected');
-    expect(rejected).toMatchObject({ status: 431, client_ip: '127.0.0.1', outcome: 'client_abort' });
+    const rejected = await proxy.waitForRecord((r) => r.msg === 'request completed');
+    expect(rejected).toMatchObject({ status: 431, client_ip: '127.0.0.1', outcome: 'rejected' });
+    // The same record as any other request: what the parser could not read is null.
+    expect(rejected).toMatchObject({
+      req_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      method: null,
+      host: null,
+      path: null,
+      upstream: 'none',
+      error_code: 'HPE_HEADER_OVERFLOW',
+      bytes_in: 0,
+      bytes_out: Buffer.byteLength(data.slice(data.indexOf('\r\n\r\n') + 4)),
+      duration_ms: expect.any(Number),
+      upstream_ttfb_ms: null,
+    });
   });
 
   it('answers 408 REQUEST_TIMEOUT and closes when request headers do not arrive within --client-timeout', async () => {

@@ -106,9 +106,7 @@ describe('the admin port', () => {
     // Nothing of this reached the proxy's own counters either.
     const { samples } = await getMetrics(proxy.adminUrl);
     expect(samples.filter((s) => s.name === 'roundguard_requests_total')).toEqual([]);
-    expect(
-      proxy.records.filter((r) => r.msg === 'request completed' || r.msg === 'request rejected'),
-    ).toEqual([]);
+    expect(proxy.records.filter((r) => r.msg === 'request completed')).toEqual([]);
   });
 });
 
@@ -170,7 +168,9 @@ describe('labels, log lines and forged bytes', () => {
     for (const m of methods) expect([...STANDARD, 'CONNECT', 'OTHER']).toContain(m);
     expect(methods.has('OTHER')).toBe(true);
     for (const outcome of values('outcome'))
-      expect(['ok', 'upstream_error', 'timeout', 'no_upstream', 'client_abort']).toContain(outcome);
+      expect(['ok', 'upstream_error', 'timeout', 'no_upstream', 'client_abort', 'rejected']).toContain(
+        outcome,
+      );
     for (const code of values('code')) expect(code).toMatch(/^[1-5]\d\d$/);
     for (const upstream of values('upstream'))
       expect([...backends.map((b) => b.url), 'none']).toContain(upstream);
@@ -183,6 +183,7 @@ describe('labels, log lines and forged bytes', () => {
 
   it('writes exactly one access line per request sent, rejected ones included', async () => {
     // Requests refused by the proxy or by the HTTP parser count as much as forwarded ones.
+    const recordsBefore = proxy.records.length;
     const rejected = [
       'GET /a b HTTP/1.1\r\nhost: t\r\n\r\n',
       'GET / HTTP/1.1\r\n\r\n',
@@ -195,18 +196,21 @@ describe('labels, log lines and forged bytes', () => {
       'SSH-2.0-OpenSSH_9.6\r\n\r\n',
     ];
     for (const bytes of rejected) await send(bytes);
-    // A client that goes away mid-body (after 200 ms): one 499 record, not also a "request rejected".
+    // A client that goes away mid-body (after 200 ms): one 499 record, not also one for the parser error.
     await send('POST /gone HTTP/1.1\r\nhost: t\r\ncontent-length: 10\r\n\r\nabc', 200);
     await send('POST /gone HTTP/1.1\r\nhost: t\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n', 200);
     await waitFor(
-      () =>
-        proxy.records.filter((r) => r.msg === 'request completed' || r.msg === 'request rejected').length >=
-        sent,
+      () => proxy.records.filter((r) => r.msg === 'request completed').length >= sent,
       `${sent} access records`,
     );
     await sleep(300); // and no more come
-    const access = proxy.records.filter((r) => r.msg === 'request completed' || r.msg === 'request rejected');
+    const access = proxy.records.filter((r) => r.msg === 'request completed');
     expect(access).toHaveLength(sent);
+    // Refused by the proxy or by the parser: outcome `rejected` (the bad chunk after a forwarded head too).
+    const refused = proxy.records
+      .slice(recordsBefore)
+      .filter((r) => r.msg === 'request completed' && r.outcome === 'rejected');
+    expect(refused).toHaveLength(rejected.length);
     const { samples } = await getMetrics(proxy.adminUrl);
     const counted = samples
       .filter((s) => s.name === 'roundguard_requests_total')
@@ -242,7 +246,7 @@ describe('labels, log lines and forged bytes', () => {
     await sleep(300);
     const fresh = proxy.records.slice(before);
     expect(fresh).toHaveLength(nasty.length);
-    expect(fresh.every((r) => r.msg === 'request completed' || r.msg === 'request rejected')).toBe(true);
+    expect(fresh.every((r) => r.msg === 'request completed')).toBe(true);
     expect(fresh.filter((r) => r.msg === 'forged')).toEqual([]);
     // The host values arrived intact (escaped on the way, parsed back here).
     expect(fresh.some((r) => r.host === 'evil\x85{"msg":"forged"}')).toBe(true);

@@ -111,7 +111,7 @@ describe('slow and silent clients (--client-timeout)', () => {
     }
     await waitFor(async () => (await inFlight()) === 0, 'inFlight to return to 0');
     const log = await proxy.waitForRecord((r) => r.msg === 'request completed' && r.path === '/stall');
-    expect(log).toMatchObject({ status: 408, outcome: 'client_abort', error_code: 'REQUEST_TIMEOUT' });
+    expect(log).toMatchObject({ status: 408, outcome: 'rejected', error_code: 'REQUEST_TIMEOUT' });
     await expectStillServing();
   });
 
@@ -126,7 +126,9 @@ describe('slow and silent clients (--client-timeout)', () => {
     expect(await client.waitForClose(10_000)).toBe(true);
     expect(client.responses().map((r) => r.status)).toEqual([408]);
     const log = await proxy.waitForRecord((r) => r.msg === 'request completed' && r.path === '/stall-small');
-    expect(log).toMatchObject({ status: 408, outcome: 'client_abort', error_code: 'REQUEST_TIMEOUT' });
+    expect(log).toMatchObject({ status: 408, outcome: 'rejected', error_code: 'REQUEST_TIMEOUT' });
+    // What was read of the body before it stalled, and the 408 body the proxy wrote.
+    expect(log).toMatchObject({ bytes_in: 8000, bytes_out: Buffer.byteLength(client.responses()[0]!.body) });
     // No upstream connection got a byte more than it had before (and no new one got any).
     expect(upstream.connections.slice(0, connectionsBefore).map((c) => c.bytes().length)).toEqual(allBefore);
     for (const c of upstream.connections.slice(connectionsBefore)) expect(c.bytes().length).toBe(0);
@@ -141,7 +143,7 @@ describe('slow and silent clients (--client-timeout)', () => {
     expect(await client.waitForClose(10_000)).toBe(true);
     expect(Date.now() - started).toBeGreaterThanOrEqual(CLIENT_TIMEOUT - 50);
     expect(client.data().length).toBe(0); // no unsolicited 408: a pre-connected browser would misread it
-    expect(proxy.records.slice(recordsBefore).filter((r) => r.msg === 'request rejected')).toEqual([]);
+    expect(proxy.records.slice(recordsBefore).filter((r) => r.msg === 'request completed')).toEqual([]);
     expect(sumOf((await getMetrics(proxy.adminUrl)).samples, 'roundguard_requests_total')).toBe(before);
   });
 
@@ -333,7 +335,8 @@ describe('pipelining', () => {
       // One record for the good request, one for the malformed one: later bytes are not accounted again.
       await slowProxy.waitForRecord((r) => r.msg === 'request completed' && r.req_id === 's1');
       await sleep(100);
-      expect(slowProxy.records.filter((r) => r.msg === 'request rejected')).toHaveLength(1);
+      expect(slowProxy.records.filter((r) => r.msg === 'request completed')).toHaveLength(2);
+      expect(slowProxy.records.filter((r) => r.outcome === 'rejected')).toHaveLength(1);
     } finally {
       await slowProxy.stop();
       await slowUpstream.close();

@@ -108,9 +108,10 @@ describe('Expect', () => {
     const log = await proxy.waitForRecord((r) => r.msg === 'request completed' && r.req_id === 'expect-foo');
     expect(log).toMatchObject({
       status: 417,
-      outcome: 'client_abort',
+      outcome: 'rejected',
       error_code: 'EXPECTATION_FAILED',
-      upstream: '',
+      upstream: 'none',
+      bytes_out: Buffer.byteLength(res.body),
     });
     const { samples } = await getMetrics(proxy.adminUrl);
     expect(sumOf(samples, 'roundguard_requests_total', { upstream: 'none', code: '417' })).toBe(1);
@@ -169,10 +170,10 @@ describe('chunked uploads', () => {
     expect(errorCodeOf(res)).toBe('BAD_REQUEST');
     expect(res.headers['x-request-id']).toBe(id);
     const log = await proxy.waitForRecord((r) => r.msg === 'request completed' && r.req_id === id);
-    expect(log).toMatchObject({ status: 400, outcome: 'client_abort', error_code: 'BAD_REQUEST' });
-    // One record for the one request: the parser error is not logged again as "request rejected".
+    expect(log).toMatchObject({ status: 400, outcome: 'rejected', error_code: 'BAD_REQUEST' });
+    // One record for the one request: the parser error is not logged again on its own.
     expect(
-      proxy.records.filter((r) => r.msg === 'request rejected' && r.error_code === 'HPE_INVALID_CHUNK_SIZE'),
+      proxy.records.filter((r) => r.msg === 'request completed' && r.error_code === 'HPE_INVALID_CHUNK_SIZE'),
     ).toEqual([]);
     await waitFor(() => backends.every((b) => b.inFlight === 0), 'no request open at the upstreams');
   });
