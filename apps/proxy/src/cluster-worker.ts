@@ -3,7 +3,7 @@
 import { drainProxy, trackConnections } from './drain.js';
 import type { ProxyConfig } from './options.js';
 import { createProxyServer } from './proxy-server.js';
-import { createRuntime, exit, listen, onStopSignals } from './runtime.js';
+import { createRuntime, listen, onStopSignals, stopped } from './runtime.js';
 import { attachWorker, type ToPrimary } from './worker-ipc.js';
 
 export async function runWorker(config: ProxyConfig): Promise<void> {
@@ -16,8 +16,7 @@ export async function runWorker(config: ProxyConfig): Promise<void> {
   onStopSignals(async (signal) => {
     await drainProxy(ctx, proxy, sockets, signal);
     await pools.closeAll(1000);
-    logger.debug('worker stopped', { signal });
-    await exit(logger, 0);
+    await stopped(logger, signal);
   });
   // Reloads are the primary's job (it pushes the new set); a SIGHUP sent to the whole group is ignored here.
   process.on('SIGHUP', () => undefined);
