@@ -1,8 +1,8 @@
 // Upstream faults beyond errors.test.ts: an answer before the upload is over, keep-alive sockets the
 // upstream closes while idle, one slow upstream among fast ones, malformed status lines and headers, and a
-// connect that is never answered (black hole). Each case asserts the client's exact answer, what the
+// connect that is never answered (a local black hole). Each case asserts the client's exact answer, what the
 // upstream saw, and that the proxy still serves afterwards.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { connect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -381,9 +381,31 @@ function connectOutcome(host: string, port: number, ms: number): Promise<string>
   });
 }
 
-const hasPython = spawnSync('python3', ['-c', 'pass'], { stdio: 'ignore' }).status === 0;
-/** Whether this network black-holes 10.255.255.1:81 (some sandboxes answer every connect). */
-const nonRoutable = await connectOutcome('10.255.255.1', 81, 600);
+/**
+ * A loopback port whose connects hang: a child process listens on it with the smallest accept queue and
+ * then blocks its event loop, so it never accepts. Once the queue is full (a connection or two), the
+ * kernel drops further SYNs and the next connect waits: a local, deterministic black hole.
+ */
+async function unacceptingListener(): Promise<number> {
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [
+      '-e',
+      `const s = require('node:net').createServer();
+       s.listen({ port: 0, host: '127.0.0.1', backlog: 1 }, () => {
+         require('node:fs').writeSync(1, s.address().port + '\\n');
+         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+       });`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  cleanups.push(() => {
+    child.kill('SIGKILL');
+  });
+  return new Promise<number>((resolve) =>
+    child.stdout!.once('data', (d: Buffer) => resolve(Number(String(d).trim()))),
+  );
+}
 
 describe('a connect that is never answered', () => {
   async function expectConnectTimeout(url: string): Promise<void> {
@@ -408,38 +430,12 @@ describe('a connect that is never answered', () => {
     expect((await request(`${proxy.adminUrl}/healthz`)).status).toBe(200);
   }
 
-  it.skipIf(nonRoutable !== 'hangs')(
-    `answers 502 after --connect-timeout to 10.255.255.1:81 (skipped here when that address does not black-hole connects: it ${nonRoutable === 'hangs' ? 'does' : `answered "${nonRoutable}"`})`,
-    async () => {
-      await expectConnectTimeout('http://10.255.255.1:81');
-    },
-  );
-
-  it.skipIf(!hasPython)(
-    'answers 502 after --connect-timeout to a listener whose accept queue is full (needs python3: Node.js always accepts)',
-    async () => {
-      // A listener with backlog 0 that never accepts: once one connection fills its accept queue, the
-      // kernel drops further SYNs, so the next connect hangs: a local, deterministic black hole.
-      const py: ChildProcess = spawn(
-        'python3',
-        [
-          '-c',
-          'import socket,sys,time\ns=socket.socket()\ns.bind(("127.0.0.1",0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\nsys.stdin.read()',
-        ],
-        { stdio: ['pipe', 'pipe', 'inherit'] },
-      );
-      cleanups.push(() => {
-        py.kill('SIGKILL');
-      });
-      const port = await new Promise<number>((resolve) =>
-        py.stdout!.once('data', (d: Buffer) => resolve(Number(String(d).trim()))),
-      );
-      // Each connect that completes (the probe closes it at once) stays in the never-accepted queue.
-      let outcome = '';
-      for (let i = 0; i < 5 && outcome !== 'hangs'; i++)
-        outcome = await connectOutcome('127.0.0.1', port, 300);
-      expect(outcome, 'the full accept queue should make connects hang').toBe('hangs');
-      await expectConnectTimeout(`http://127.0.0.1:${port}`);
-    },
-  );
+  it('answers 502 after --connect-timeout to a listener whose accept queue is full', async () => {
+    const port = await unacceptingListener();
+    // Each connect that completes (the probe closes it at once) stays in the never-accepted queue.
+    let outcome = '';
+    for (let i = 0; i < 5 && outcome !== 'hangs'; i++) outcome = await connectOutcome('127.0.0.1', port, 300);
+    expect(outcome, 'the full accept queue should make connects hang').toBe('hangs');
+    await expectConnectTimeout(`http://127.0.0.1:${port}`);
+  });
 });
