@@ -18,6 +18,7 @@ import {
   STATUS,
 } from './errors.js';
 import { clientResponseHeaders, upstreamRequestHeaders, VIA } from './header-rules.js';
+import { lingerAfterResponse } from './node-internals.js';
 import type { ProxyContext } from './proxy-context.js';
 import { readSmallBody, SMALL_BODY_LIMIT, type BodyReader } from './request-body.js';
 import type { RequestHead } from './request-head.js';
@@ -265,9 +266,14 @@ export class Exchange implements EndedRequest, BodyReader {
     return ['x-request-id', this.head.requestId, 'via', VIA];
   }
 
-  /** Whether the client connection ends after this answer: while draining, and when the body is unread. */
+  /**
+   * Whether the client connection ends after this answer: while draining, and when the request body is
+   * not all read yet (then closed in stages, so that the client can read the answer).
+   */
   private closeAfter(): boolean {
-    return this.ctx.draining || !this.req.complete;
+    if (this.req.complete) return this.ctx.draining;
+    lingerAfterResponse(this.req);
+    return true;
   }
 
   /** Aborts the upstream request now, or as soon as undici connects. */

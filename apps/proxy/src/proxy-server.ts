@@ -6,6 +6,7 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { clientErrorHandler } from './client-errors.js';
 import { Exchange, kExchange } from './exchange.js';
+import { isLingering } from './node-internals.js';
 import type { ProxyContext } from './proxy-context.js';
 import { readRequestHead } from './request-head.js';
 import { validate } from './request-validation.js';
@@ -25,9 +26,9 @@ export function createProxyServer(ctx: ProxyContext): Server {
   const clientTimeout = ctx.config.clientTimeout;
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
-    // Pipelined behind a refused request: not forwarded, not answered (the connection closes once the
-    // refusal is out).
-    if (isRefused(req.socket)) return;
+    // Pipelined behind a refused request, or behind an answer after which the connection is closing:
+    // not forwarded, not answered (the connection closes once the answer before it is out).
+    if (isRefused(req.socket) || isLingering(req.socket)) return;
     const head = readRequestHead(req, performance.now());
     const invalid = validate(head);
     if (invalid !== undefined) return refuse(ctx, req, res, head, invalid);

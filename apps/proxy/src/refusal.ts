@@ -6,6 +6,7 @@ import type { Socket } from 'node:net';
 import { account, requestStarted } from './account.js';
 import { errorBodyLength, rawErrorResponse, sendError, STATUS, type ProxyErrorCode } from './errors.js';
 import { VIA } from './header-rules.js';
+import { lingerAfterResponse } from './node-internals.js';
 import type { ProxyContext } from './proxy-context.js';
 import type { RequestHead } from './request-head.js';
 
@@ -44,9 +45,11 @@ export function refuse(
   const noUpstream = code === 'NO_HEALTHY_UPSTREAM';
   if (noUpstream)
     headers.push('retry-after', String(Math.max(1, Math.ceil(ctx.config.healthInterval / 1000))));
-  // The body (if any) is not read: close the connection after the answer rather than read it through.
+  // The body (if any) is not read: close the connection after the answer rather than read it through;
+  // in stages when the client may still be sending it.
   const close = ctx.draining || !req.complete || !noUpstream;
   if (close && !noUpstream) markRefused(req.socket);
+  if (!req.complete) lingerAfterResponse(req);
   const bytesOut = sendError(res, code, headers, close);
   account(ctx, null, {
     head,

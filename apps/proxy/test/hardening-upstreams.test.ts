@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { connect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { closeAllBackends, httpBackend, rawUpstream } from './helpers/backends.js';
+import { closeAllBackends, closedPort, httpBackend, rawUpstream } from './helpers/backends.js';
 import {
   getMetrics,
   getUpstreams,
@@ -16,6 +16,7 @@ import {
   sleep,
   sumOf,
   waitFor,
+  waitForHealth,
 } from './helpers/http.js';
 import { errorCodeOf, parseRaw } from './helpers/hardening.js';
 import { NO_PROBES, startProxy, stopAllProcesses, type ProxyProcess } from './helpers/processes.js';
@@ -93,6 +94,121 @@ describe('an upstream that answers before the upload is over', () => {
       await stillServes(proxy);
     },
   );
+});
+
+describe('an answer before the upload is over, to a client that reads only once it has sent its body', () => {
+  // Most clients send the whole body before they read the answer. The proxy answers (here: the
+  // upstream's early 413) and closes the connection while such a client is still sending: closed at
+  // once, the socket would be reset by the kernel and the client's next write would fail before it read
+  // the answer. The proxy closes in stages instead (FIN, then reads and drops the rest for a while).
+  async function uploadThenRead(port: number, path: string, size: number, sendBody: Promise<void>) {
+    return new Promise<{ data: string; error: string; ended: boolean }>((resolve) => {
+      const socket = connect({ port, host: '127.0.0.1' });
+      const chunks: Buffer[] = [];
+      let error = '';
+      let ended = false;
+      socket.on('end', () => (ended = true));
+      const timer = setTimeout(() => socket.destroy(), 15_000);
+      socket.on('data', (c: Buffer) => chunks.push(c));
+      socket.on('error', (err: NodeJS.ErrnoException) => (error = err.code ?? 'error'));
+      socket.on('close', () => {
+        clearTimeout(timer);
+        resolve({ data: Buffer.concat(chunks).toString('latin1'), error, ended });
+      });
+      socket.pause(); // nothing is read until the whole body is sent
+      // The head and a first chunk: the proxy streams a body this big, and sends the head with it.
+      const chunk = Buffer.alloc(64 * 1024, 0x61);
+      socket.write(`POST ${path} HTTP/1.1\r\nhost: t\r\ncontent-length: ${size}\r\n\r\n`);
+      socket.write(chunk);
+      let sent = chunk.length;
+      const pump = (): void => {
+        while (sent < size && !socket.destroyed) {
+          sent += chunk.length;
+          if (!socket.write(chunk)) return void socket.once('drain', pump);
+        }
+        socket.resume();
+      };
+      void sendBody.then(pump);
+    });
+  }
+
+  it('gets the early answer (no reset), and the connection is closed after it', async () => {
+    const backend = await httpBackend((req: IncomingMessage, res: ServerResponse) => {
+      req.on('data', () => undefined);
+      res.writeHead(413, { 'content-type': 'text/plain', 'content-length': '5' });
+      res.end('early');
+    });
+    const proxy = await startProxy(['--upstream', backend.url, ...NO_PROBES]);
+    const answered = proxy.waitForRecord((r) => r.msg === 'request completed' && r.path === '/early');
+    // The rest of the body is sent once the proxy has answered (and accounted) the request.
+    const { data, error, ended } = await uploadThenRead(
+      proxy.port,
+      '/early',
+      16 * 1024 * 1024,
+      answered.then(() => undefined),
+    );
+    expect(error).toBe('');
+    expect(ended, 'the proxy closed its side').toBe(true);
+    const res = parseRaw(data);
+    expect(res.status).toBe(413);
+    expect(res.body).toBe('early');
+    expect(res.headers.connection).toBe('close');
+    expect(await answered).toMatchObject({ status: 413, outcome: 'ok', upstream: backend.url });
+    await stillServes(proxy);
+  });
+
+  it('gets the 503 the proxy answers itself when no upstream is in rotation', async () => {
+    const port = await closedPort();
+    const proxy = await startProxy([
+      '--upstream',
+      `http://127.0.0.1:${port}`,
+      '--health-interval',
+      '200',
+      '--health-timeout',
+      '150',
+    ]);
+    await waitForHealth(proxy.adminUrl, `http://127.0.0.1:${port}`, false);
+    const answered = proxy.waitForRecord((r) => r.msg === 'request completed' && r.path === '/none');
+    const { data, error } = await uploadThenRead(
+      proxy.port,
+      '/none',
+      16 * 1024 * 1024,
+      answered.then(() => undefined),
+    );
+    expect(error).toBe('');
+    const res = parseRaw(data);
+    expect(res.status).toBe(503);
+    expect(errorCodeOf(res)).toBe('NO_HEALTHY_UPSTREAM');
+    expect(res.headers.connection).toBe('close');
+  });
+
+  it('does not keep the connection of a client that never stops sending: it is closed within seconds', async () => {
+    const backend = await httpBackend((req: IncomingMessage, res: ServerResponse) => {
+      req.on('data', () => undefined);
+      res.writeHead(413, { 'content-length': '5' }).end('early');
+    });
+    const proxy = await startProxy(['--upstream', backend.url, ...NO_PROBES]);
+    // Half-open allowed: the proxy's FIN does not make this client stop.
+    const socket = connect({ port: proxy.port, host: '127.0.0.1', allowHalfOpen: true });
+    socket.on('error', () => undefined);
+    let ended = false;
+    socket.on('end', () => (ended = true));
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    const closed = new Promise<number>((resolve) => socket.once('close', () => resolve(Date.now())));
+    socket.write(`POST /endless HTTP/1.1\r\nhost: t\r\ncontent-length: 1000000000\r\n\r\n`);
+    socket.write(Buffer.alloc(64 * 1024, 0x61));
+    await proxy.waitForRecord((r) => r.msg === 'request completed' && r.path === '/endless');
+    const answeredAt = Date.now();
+    // Keeps sending a little, forever (until the proxy closes the connection).
+    const drip = setInterval(() => socket.write(Buffer.alloc(1024, 0x62)), 50);
+    const closedAt = await closed;
+    clearInterval(drip);
+    expect(ended, 'the proxy closed its side first').toBe(true);
+    expect(closedAt - answeredAt).toBeLessThan(10_000);
+    expect(parseRaw(Buffer.concat(chunks).toString('latin1')).status).toBe(413);
+    await stillServes(proxy);
+  });
 });
 
 describe('keep-alive connections the upstream closes while idle', () => {
