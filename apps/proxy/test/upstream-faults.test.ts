@@ -1,12 +1,15 @@
-// Upstream faults beyond errors.test.ts: an answer before the upload is over, keep-alive sockets the
-// upstream closes while idle, one slow upstream among fast ones, malformed status lines and headers, and a
-// connect that is never answered (a local black hole). Each case asserts the client's exact answer, what the
-// upstream saw, and that the proxy still serves afterwards.
+// Upstream faults end to end: an upstream that refuses, resets, sends garbage or closes (502), none in
+// rotation (503), one too slow (504), responses cut mid-body, an answer before the upload is over,
+// keep-alive sockets the upstream closes while idle, one slow upstream among fast ones, malformed status
+// lines and headers, a connect that is never answered (a local black hole), and error bodies that leak
+// nothing. Each case asserts the client's exact answer (status, code, JSON body), what the upstream saw,
+// the access record and the metrics, and that the proxy still serves afterwards.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { connect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { closeAllBackends, closedPort, httpBackend, rawUpstream } from './helpers/backends.js';
+import { errorCodeOf, parseRaw } from './helpers/hardening.js';
 import {
   getMetrics,
   getUpstreams,
@@ -17,9 +20,10 @@ import {
   sumOf,
   waitFor,
   waitForHealth,
+  type Response,
 } from './helpers/http.js';
-import { errorCodeOf, parseRaw } from './helpers/hardening.js';
 import { NO_PROBES, startProxy, stopAllProcesses, type ProxyProcess } from './helpers/processes.js';
+import { exchange, expectCleanErrorBody } from './helpers/raw-client.js';
 
 const cleanups: (() => void | Promise<void>)[] = [];
 afterEach(async () => {
@@ -38,6 +42,229 @@ async function stillServes(proxy: ProxyProcess): Promise<void> {
   expect((await request(`${proxy.adminUrl}/healthz`)).status).toBe(200);
   expect(proxy.child.exitCode).toBeNull();
 }
+
+function expectError(res: Response, status: number, code: string): void {
+  expect(res.status).toBe(status);
+  expect(res.headers['content-type']).toBe('application/json');
+  const body = res.json<{ error: { code: string; message: string } }>();
+  expect(body).toEqual({ error: { code, message: expect.any(String) } });
+  expect(body.error.message.length).toBeGreaterThan(0);
+  expect(Object.keys(body)).toEqual(['error']);
+  expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+}
+
+async function accessRecord(proxy: ProxyProcess, requestId: string): Promise<Record<string, unknown>> {
+  return proxy.waitForRecord((r) => r.msg === 'request completed' && r.req_id === requestId);
+}
+
+async function stillAlive(proxy: ProxyProcess): Promise<void> {
+  expect((await request(`${proxy.adminUrl}/healthz`)).status).toBe(200);
+  expect(proxy.child.exitCode).toBeNull();
+}
+
+describe('502 UPSTREAM_ERROR', () => {
+  it('answers 502 when the upstream refuses the connection, then 503 with Retry-After (it left the rotation)', async () => {
+    const port = await closedPort();
+    const url = `http://127.0.0.1:${port}`;
+    const proxy = await startProxy(['--upstream', url, '--health-interval', '5000']);
+    const first = await postJson(`${proxy.url}/x`);
+    expectError(first, 502, 'UPSTREAM_ERROR');
+    const log = await accessRecord(proxy, first.headers['x-request-id'] as string);
+    expect(log).toMatchObject({
+      level: 'warn',
+      status: 502,
+      outcome: 'upstream_error',
+      error_code: 'ECONNREFUSED',
+      upstream: url,
+    });
+    // The body was read (it reached no upstream), and the client got the proxy's error body.
+    expect(log).toMatchObject({
+      bytes_in: Buffer.byteLength(JSON.stringify({ hello: 'world' })),
+      bytes_out: first.body.length,
+    });
+
+    const second = await postJson(`${proxy.url}/x`);
+    expectError(second, 503, 'NO_HEALTHY_UPSTREAM');
+    expect(second.headers['retry-after']).toBe('5');
+    const { samples } = await getMetrics(proxy.adminUrl);
+    expect(
+      sumOf(samples, 'roundguard_upstream_errors_total', { upstream: url, reason: 'ECONNREFUSED' }),
+    ).toBe(1);
+    expect(
+      sumOf(samples, 'roundguard_requests_total', { upstream: url, code: '502', outcome: 'upstream_error' }),
+    ).toBe(1);
+    expect(sumOf(samples, 'roundguard_requests_total', { code: '503', outcome: 'no_upstream' })).toBe(1);
+    await stillAlive(proxy);
+  });
+
+  it('answers 502 when the upstream resets the connection', async () => {
+    const upstream = await rawUpstream((conn) => conn.socket.resetAndDestroy());
+    const proxy = await startProxy(['--upstream', upstream.url, ...NO_PROBES]);
+    const res = await postJson(`${proxy.url}/reset`);
+    expectError(res, 502, 'UPSTREAM_ERROR');
+    const log = await accessRecord(proxy, res.headers['x-request-id'] as string);
+    expect(log).toMatchObject({ status: 502, outcome: 'upstream_error', upstream: upstream.url });
+    // Sent once: no retry.
+    expect(upstream.connections).toHaveLength(1);
+    // A reset is not a connect failure: the upstream stays in rotation.
+    expect((await getUpstreams(proxy.adminUrl))[0]).toMatchObject({ healthy: true });
+    await stillAlive(proxy);
+  });
+
+  it('answers 502 when the upstream sends something that is not HTTP', async () => {
+    const upstream = await rawUpstream((conn) => conn.socket.end('SSH-2.0-OpenSSH_9.6\r\n\r\n'));
+    const proxy = await startProxy(['--upstream', upstream.url, ...NO_PROBES]);
+    const res = await postJson(`${proxy.url}/garbage`);
+    expectError(res, 502, 'UPSTREAM_ERROR');
+    expect(upstream.connections).toHaveLength(1);
+    await stillAlive(proxy);
+  });
+
+  it('answers 502 when the upstream closes the connection without answering', async () => {
+    const upstream = await rawUpstream((conn) => conn.socket.end());
+    const proxy = await startProxy(['--upstream', upstream.url, ...NO_PROBES]);
+    const res = await request(`${proxy.url}/closed`, { method: 'DELETE' });
+    expectError(res, 502, 'UPSTREAM_ERROR');
+    // DELETE is idempotent, yet the proxy sends it once: no retries.
+    expect(upstream.connections).toHaveLength(1);
+    await stillAlive(proxy);
+  });
+});
+
+describe('503 NO_HEALTHY_UPSTREAM', () => {
+  it('answers 503 with Retry-After when every upstream is down, and again 200 once one is back', async () => {
+    const backend = await httpBackend((_req, res) => res.end('fine'));
+    backend.healthy = false;
+    const proxy = await startProxy([
+      '--upstream',
+      backend.url,
+      '--health-interval',
+      '200',
+      '--health-timeout',
+      '150',
+    ]);
+    await waitForHealth(proxy.adminUrl, backend.url, false);
+    const before = backend.count;
+    const res = await request(`${proxy.url}/anything?q=1`);
+    expectError(res, 503, 'NO_HEALTHY_UPSTREAM');
+    expect(res.headers['retry-after']).toBe('1'); // the probe interval, in whole seconds, at least 1
+    expect(backend.count).toBe(before);
+    const log = await accessRecord(proxy, res.headers['x-request-id'] as string);
+    expect(log).toMatchObject({
+      level: 'warn',
+      status: 503,
+      outcome: 'no_upstream',
+      error_code: 'NO_HEALTHY_UPSTREAM',
+    });
+
+    backend.healthy = true;
+    await waitForHealth(proxy.adminUrl, backend.url, true);
+    const ok = await request(`${proxy.url}/anything`);
+    expect(ok.status).toBe(200);
+    expect(ok.text()).toBe('fine');
+  });
+
+  it('answers 503 for every method while none is healthy, counting each once', async () => {
+    const [p1, p2] = await Promise.all([closedPort(), closedPort()]);
+    const proxy = await startProxy([
+      '--upstream',
+      `http://127.0.0.1:${p1}`,
+      '--upstream',
+      `http://127.0.0.1:${p2}`,
+      '--health-interval',
+      '200',
+      '--health-timeout',
+      '150',
+    ]);
+    await waitFor(async () => (await request(`${proxy.adminUrl}/readyz`)).status === 503, '/readyz 503');
+    for (const method of ['GET', 'POST', 'PUT', 'DELETE']) {
+      expectError(
+        await request(`${proxy.url}/`, { method, body: method === 'GET' ? undefined : 'x' }),
+        503,
+        'NO_HEALTHY_UPSTREAM',
+      );
+    }
+    const { samples } = await getMetrics(proxy.adminUrl);
+    expect(
+      sumOf(samples, 'roundguard_requests_total', { code: '503', outcome: 'no_upstream', upstream: 'none' }),
+    ).toBe(4);
+  });
+});
+
+describe('504 UPSTREAM_TIMEOUT', () => {
+  it('answers 504 when the upstream sends no response headers within --headers-timeout', async () => {
+    const upstream = await rawUpstream(() => undefined); // reads the request, never answers
+    const proxy = await startProxy(['--upstream', upstream.url, '--headers-timeout', '300', ...NO_PROBES]);
+    const started = Date.now();
+    const res = await postJson(`${proxy.url}/slow`, { slow: true });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    expectError(res, 504, 'UPSTREAM_TIMEOUT');
+    const log = await accessRecord(proxy, res.headers['x-request-id'] as string);
+    expect(log).toMatchObject({
+      level: 'warn',
+      status: 504,
+      outcome: 'timeout',
+      error_code: 'UND_ERR_HEADERS_TIMEOUT',
+    });
+    // The request reached the upstream once, intact, and the proxy gave up on that connection.
+    expect(upstream.connections).toHaveLength(1);
+    expect(upstream.connections[0]!.bytes().toString('latin1')).toMatch(
+      /^POST \/slow HTTP\/1\.1\r\n[\s\S]*\r\n\r\n\{"slow":true\}$/,
+    );
+    await waitFor(() => upstream.connections[0]!.closed, 'the timed-out upstream connection to be closed');
+    const { samples } = await getMetrics(proxy.adminUrl);
+    expect(sumOf(samples, 'roundguard_upstream_errors_total', { reason: 'UND_ERR_HEADERS_TIMEOUT' })).toBe(1);
+    expect(sumOf(samples, 'roundguard_requests_total', { code: '504', outcome: 'timeout' })).toBe(1);
+    // A slow upstream is not a dead one: it stays in rotation.
+    expect((await getUpstreams(proxy.adminUrl))[0]).toMatchObject({ healthy: true, inFlight: 0 });
+    await stillAlive(proxy);
+  });
+});
+
+describe('responses cut by the upstream', () => {
+  it('cuts the client response when the upstream dies mid-body (never a "complete" truncated body)', async () => {
+    const upstream = await rawUpstream((conn) => {
+      conn.socket.write('HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 100000\r\n\r\n');
+      conn.socket.write('x'.repeat(1000), () => setTimeout(() => conn.socket.destroy(), 50));
+    });
+    const proxy = await startProxy(['--upstream', upstream.url, ...NO_PROBES]);
+    const err = await request(`${proxy.url}/cut`).then(
+      (res) => new Error(`got a complete response: ${res.status} with ${res.body.length} bytes`),
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).not.toMatch(/complete response/);
+    const log = await proxy.waitForRecord((r) => r.msg === 'request completed' && r.path === '/cut');
+    expect(log).toMatchObject({ status: 200, outcome: 'upstream_error' });
+    await stillAlive(proxy);
+  });
+
+  it('cuts a chunked response when the upstream dies before the last chunk', async () => {
+    const upstream = await rawUpstream((conn) => {
+      conn.socket.write('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n', () =>
+        setTimeout(() => conn.socket.destroy(), 50),
+      );
+    });
+    const proxy = await startProxy(['--upstream', upstream.url, ...NO_PROBES]);
+    // On the wire: the client must not see the terminating 0-length chunk.
+    const { data } = await rawExchange(proxy.port, `GET /chunks HTTP/1.1\r\nhost: t\r\n\r\n`);
+    expect(data).toMatch(/^HTTP\/1\.1 200/);
+    expect(data).toContain('hello');
+    expect(data).not.toMatch(/\r\n0\r\n\r\n$/);
+  });
+
+  it('cuts the response when the upstream goes idle mid-body for longer than --body-timeout', async () => {
+    const upstream = await rawUpstream((conn) => {
+      conn.socket.write('HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc');
+    });
+    const proxy = await startProxy(['--upstream', upstream.url, '--body-timeout', '300', ...NO_PROBES]);
+    await expect(request(`${proxy.url}/idle`)).rejects.toThrow();
+    const log = await proxy.waitForRecord((r) => r.msg === 'request completed' && r.path === '/idle');
+    expect(log).toMatchObject({ status: 200, outcome: 'timeout', error_code: 'UND_ERR_BODY_TIMEOUT' });
+    await waitFor(() => upstream.connections[0]!.closed, 'the idle upstream connection to be closed');
+    await stillAlive(proxy);
+  });
+});
 
 describe('an upstream that answers before the upload is over', () => {
   it.each([413, 200])(
@@ -553,5 +780,33 @@ describe('a connect that is never answered', () => {
     for (let i = 0; i < 5 && outcome !== 'hangs'; i++) outcome = await connectOutcome('127.0.0.1', port, 300);
     expect(outcome, 'the full accept queue should make connects hang').toBe('hangs');
     await expectConnectTimeout(`http://127.0.0.1:${port}`);
+  });
+});
+
+describe('error bodies the proxy generates leak nothing', () => {
+  it('502, 503 and 504 bodies are only a code and a message', async () => {
+    const port = await closedPort();
+    const refused = await startProxy(['--upstream', `http://127.0.0.1:${port}`, ...NO_PROBES]);
+    const silent = await rawUpstream(() => undefined);
+    const slow = await startProxy(['--upstream', silent.url, '--headers-timeout', '300', ...NO_PROBES]);
+    try {
+      const first = await exchange(refused.port, 'GET /x HTTP/1.1\r\nhost: t\r\n\r\n', {
+        expectClose: false,
+      });
+      expect(first.responses.map((r) => r.status)).toEqual([502]);
+      expectCleanErrorBody(first.responses[0]!.body, 'UPSTREAM_ERROR');
+      const second = await exchange(refused.port, 'GET /x HTTP/1.1\r\nhost: t\r\n\r\n', {
+        expectClose: false,
+      });
+      expect(second.responses.map((r) => r.status)).toEqual([503]);
+      expectCleanErrorBody(second.responses[0]!.body, 'NO_HEALTHY_UPSTREAM');
+      const third = await exchange(slow.port, 'GET /x HTTP/1.1\r\nhost: t\r\n\r\n', { expectClose: false });
+      expect(third.responses.map((r) => r.status)).toEqual([504]);
+      expectCleanErrorBody(third.responses[0]!.body, 'UPSTREAM_TIMEOUT');
+    } finally {
+      await refused.stop();
+      await slow.stop();
+      await silent.close();
+    }
   });
 });
