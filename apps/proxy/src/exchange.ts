@@ -59,6 +59,12 @@ function onResDrain(this: ResWithExchange): void {
  */
 export const RESPONSE_BUFFER_LIMIT = 64 * 1024;
 
+/**
+ * The upstream of an exchange is known when it is made (the listener picked it). Two places depend on
+ * it: {@link Exchange.send}, the one dispatch call, and the accounting (`requestStarted` in the
+ * constructor, `account` in `finish`), both under `upstream`; a dispatcher that picks the upstream
+ * itself would set it in between.
+ */
 export class Exchange implements EndedRequest, BodyReader {
   readonly ctx: ProxyContext;
   readonly req: IncomingMessage;
