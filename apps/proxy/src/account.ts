@@ -51,14 +51,18 @@ export function requestStarted(ctx: ProxyContext, upstream: UpstreamConnection |
 }
 
 /**
- * A request ended: out of the in-flight counts, into the metrics and the access log, with the same
- * `upstream` word in both. Call once per {@link requestStarted}, with the same `upstream`.
+ * A request ended: out of the in-flight counts, into the metrics (its count and duration, the upstream's
+ * time to first byte and failure reason) and the access log, with the same `upstream` word in both.
+ * Call once per {@link requestStarted}, with the same `upstream`.
  */
 export function account(ctx: ProxyContext, upstream: UpstreamConnection | null, ended: EndedRequest): void {
   const durationMs = performance.now() - ended.head.startedAt;
   const metrics = metricsOf(ctx, upstream);
   if (upstream !== null) upstream.inFlight--;
   ctx.inFlight--;
+  if (ended.ttfbMs !== null) metrics.ttfb(ended.ttfbMs / 1000);
+  if (ended.outcome === 'upstream_error' || ended.outcome === 'timeout')
+    metrics.upstreamError(ended.errorCode);
   metrics.requestFinished(ended.head.method ?? 'OTHER', ended.status, ended.outcome, durationMs / 1000);
   logRequest(ctx.logger, ended, metrics.upstream, durationMs);
   if (ctx.inFlight === 0) ctx.onIdle();

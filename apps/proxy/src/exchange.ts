@@ -167,7 +167,6 @@ export class Exchange implements EndedRequest, BodyReader {
     if (statusCode < 200) return true; // 1xx: Node answers 100-continue itself; others are not forwarded
     if (this.state !== State.AwaitingHeaders) return false;
     this.ttfbMs = performance.now() - this.head.startedAt;
-    this.upstream.conn.metrics.ttfb(this.ttfbMs / 1000);
     this.resumeUpstream = resume;
     try {
       // An early answer while the client is still uploading ends the client connection afterwards.
@@ -221,7 +220,6 @@ export class Exchange implements EndedRequest, BodyReader {
       return;
     }
     const failure = classifyUpstreamError(err);
-    this.upstream.conn.metrics.upstreamError(failure.reason);
     if (failure.connectFailure) this.ctx.balancer.markDown(this.upstream.key, failure.reason);
     if (this.state === State.AwaitingHeaders) {
       this.bytesOut = sendError(this.res, failure.code, this.errorHeaders(), this.closeAfter());
