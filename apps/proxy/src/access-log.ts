@@ -1,23 +1,13 @@
-// The access log: one record per request, `msg: "request completed"`, with the fields SPEC.md lists.
-import type { IncomingMessage } from 'node:http';
+// The access log: one record per request, `msg: "request completed"`, with the same fields whichever
+// way the request ended (see account.ts, its only caller).
 import type { Logger } from '@roundguard/logger';
-import type { Outcome } from './errors.js';
-
-/** Counters of one request, as an Exchange keeps them. */
-export interface RequestCounters {
-  readonly requestId: string;
-  readonly clientIp: string;
-  readonly host: string;
-  readonly upstreamUrl: string;
-  readonly bytesIn: number;
-  readonly bytesOut: number;
-}
+import type { EndedRequest } from './account.js';
 
 const round = (ms: number): number => Math.round(ms * 1000) / 1000;
 
 /** The path of a request target without its query (queries often carry secrets). */
-function pathOf(url: string | undefined): string {
-  if (url === undefined) return '';
+function pathOf(url: string | undefined): string | null {
+  if (url === undefined) return null;
   const q = url.indexOf('?');
   return q === -1 ? url : url.slice(0, q);
 }
@@ -26,31 +16,23 @@ function pathOf(url: string | undefined): string {
  * Writes the access record: warn when the proxy itself answered 5xx (an upstream failure, no upstream,
  * shutting down), info otherwise. Control characters and secrets are handled by the logger.
  */
-export function logRequest(
-  logger: Logger,
-  req: IncomingMessage,
-  status: number,
-  outcome: Outcome,
-  errorCode: string,
-  counters: RequestCounters,
-  durationMs: number,
-  ttfbMs: number | null,
-): void {
-  const level = status >= 500 && outcome !== 'ok' ? 'warn' : 'info';
+export function logRequest(logger: Logger, ended: EndedRequest, upstream: string, durationMs: number): void {
+  const level = ended.status >= 500 && ended.outcome !== 'ok' ? 'warn' : 'info';
   if (!logger.isLevelEnabled(level)) return;
+  const head = ended.head;
   logger.log(level, 'request completed', {
-    req_id: counters.requestId,
-    client_ip: counters.clientIp,
-    method: req.method,
-    host: counters.host,
-    path: pathOf(req.url),
-    status,
-    upstream: counters.upstreamUrl,
-    outcome,
-    error_code: errorCode === '' ? null : errorCode,
-    bytes_in: counters.bytesIn,
-    bytes_out: counters.bytesOut,
+    req_id: head.requestId,
+    client_ip: head.clientIp,
+    method: head.method ?? null,
+    host: head.host ?? null,
+    path: pathOf(head.url),
+    status: ended.status,
+    upstream,
+    outcome: ended.outcome,
+    error_code: ended.errorCode === '' ? null : ended.errorCode,
+    bytes_in: ended.bytesIn,
+    bytes_out: ended.bytesOut,
     duration_ms: round(durationMs),
-    upstream_ttfb_ms: ttfbMs === null ? null : round(ttfbMs),
+    upstream_ttfb_ms: ended.ttfbMs === null ? null : round(ended.ttfbMs),
   });
 }

@@ -1,10 +1,10 @@
 // The admin server, on its own address: /metrics, /healthz, /readyz, /upstreams. It forwards nothing.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { metricsHandler } from '@roundguard/metrics';
 import type { Socket } from 'node:net';
-import { errorCode, rawErrorResponse, sendError } from './errors.js';
+import { metricsHandler } from '@roundguard/metrics';
+import { errorCode, parserErrorCode, rawErrorResponse, sendError } from './errors.js';
+import { responseInProgress } from './node-internals.js';
 import type { ProxyContext } from './proxy-context.js';
-import { parserErrorCode } from './proxy-server.js';
 
 function sendJson(res: ServerResponse, status: number, value: unknown, head: boolean): void {
   const body = Buffer.from(JSON.stringify(value));
@@ -114,7 +114,7 @@ export function createAdminServer(ctx: ProxyContext, sources: AdminSources = {})
   });
   // Bytes that are not HTTP get a JSON 400 (431, 505, ...) and the connection closed, not a bare reset.
   server.on('clientError', (err: Error, socket: Socket) => {
-    const busy = (socket as Socket & { _httpMessage?: unknown })._httpMessage != null;
+    const busy = responseInProgress(socket) !== null;
     if (!socket.writable || busy || errorCode(err) === 'ECONNRESET') return void socket.destroy();
     socket.on('error', () => undefined);
     socket.end(rawErrorResponse(parserErrorCode(err)), () => socket.destroy());

@@ -1,6 +1,7 @@
 // The one place where failures become HTTP answers: every error code the proxy answers with, its status,
-// and how upstream failures (undici and socket errors) map to 502 / 504, to a metric reason, to an
-// outcome, and to passive removal from rotation.
+// how upstream failures (undici and socket errors) map to 502 / 504, to a metric reason, to an outcome
+// and to passive removal from rotation, and how the HTTP parser's errors on a client connection map to
+// 400 / 408 / 431 / 501 / 505 (for the proxy and the admin listener alike).
 import type { ServerResponse } from 'node:http';
 
 /** Error codes in the proxy's JSON error bodies `{"error":{"code","message"}}`. */
@@ -17,9 +18,6 @@ export type ProxyErrorCode =
   | 'SHUTTING_DOWN'
   | 'NOT_FOUND'
   | 'METHOD_NOT_ALLOWED';
-
-/** Outcome labels (metrics `outcome`, access log `outcome`). */
-export type Outcome = 'ok' | 'upstream_error' | 'timeout' | 'no_upstream' | 'client_abort';
 
 export const STATUS: Readonly<Record<ProxyErrorCode, number>> = {
   UPSTREAM_ERROR: 502,
@@ -60,18 +58,24 @@ export function errorBody(code: ProxyErrorCode, message: string): Buffer {
   return Buffer.from(JSON.stringify({ error: { code, message } }));
 }
 
-/** Writes a complete JSON error response (no stack, no internal detail). */
+/** Length in bytes of the JSON error body answered for `code` (the access log's `bytes_out`). */
+export function errorBodyLength(code: ProxyErrorCode): number {
+  return (BODIES.get(code) as Buffer).length;
+}
+
+/** Writes a complete JSON error response (no stack, no internal detail); returns the body's length. */
 export function sendError(
   res: ServerResponse,
   code: ProxyErrorCode,
   headers: readonly string[] = [],
   close = false,
-): void {
+): number {
   const body = BODIES.get(code) as Buffer;
   const out = ['content-type', 'application/json', 'content-length', String(body.length), ...headers];
   if (close) out.push('connection', 'close');
   res.writeHead(STATUS[code], out);
   res.end(body);
+  return body.length;
 }
 
 /**
@@ -98,6 +102,24 @@ const REASONS: Readonly<Record<number, string>> = {
   501: 'Not Implemented',
   505: 'HTTP Version Not Supported',
 };
+
+/** Raised into undici to abort the upstream request when the client goes away. */
+export class ClientAbortError extends Error {
+  readonly code = 'CLIENT_ABORT';
+  constructor() {
+    super('the client closed the connection');
+    this.name = 'ClientAbortError';
+  }
+}
+
+/** Raised into undici when the upstream's response head cannot be forwarded (e.g. an invalid header). */
+export class InvalidUpstreamResponseError extends Error {
+  readonly code = 'INVALID_RESPONSE';
+  constructor(cause: unknown) {
+    super('the upstream response cannot be forwarded', { cause });
+    this.name = 'InvalidUpstreamResponseError';
+  }
+}
 
 /** How one upstream failure is answered and accounted. */
 export interface UpstreamFailure {
@@ -164,4 +186,71 @@ export function classifyUpstreamError(err: unknown): UpstreamFailure {
     if (failures.size < 256) failures.set(reason, failure);
   }
   return failure;
+}
+
+/** Maps a Node.js HTTP parser error to the answer (RFC 9112: 400 malformed, 431, 501, 505, 408). */
+export function parserErrorCode(err: unknown): ProxyErrorCode {
+  switch (errorCode(err)) {
+    case 'HPE_HEADER_OVERFLOW':
+      return 'HEADERS_TOO_LARGE';
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return 'REQUEST_TIMEOUT';
+    case 'HPE_INVALID_VERSION':
+      return requestLineError('version', rawPacketOf(err), bytesParsedOf(err));
+    case 'HPE_INVALID_METHOD':
+      return requestLineError('method', rawPacketOf(err), bytesParsedOf(err));
+    default:
+      return 'BAD_REQUEST';
+  }
+}
+
+/** The bytes the parser was given when it failed (Node's `clientError` errors carry them). */
+function rawPacketOf(err: unknown): Buffer | undefined {
+  const raw = (err as { rawPacket?: unknown }).rawPacket;
+  return Buffer.isBuffer(raw) ? raw : undefined;
+}
+
+/** Where in {@link rawPacketOf} the parser failed. */
+function bytesParsedOf(err: unknown): number | undefined {
+  const n = (err as { bytesParsed?: unknown }).bytesParsed;
+  return typeof n === 'number' ? n : undefined;
+}
+
+/** What a request-line error found by Node's parser is answered with (see {@link parserErrorCode}). */
+export type RequestLineError = 'BAD_REQUEST' | 'NOT_IMPLEMENTED' | 'HTTP_VERSION_NOT_SUPPORTED';
+
+/**
+ * Node's parser reports a bad method and a bad version without telling a well-formed but unsupported
+ * one (`FOO / HTTP/1.1`, `GET / HTTP/1.2`) from a malformed request line (`G@T /`, `GET / HTTP/1.1x`,
+ * `GET / HTTP/1.1 `, a bare LF): this looks at the line in the bytes the parser was given (`raw`, the
+ * error at `offset`). A syntactically valid method it does not know is a 501 (RFC 9110 9.1), a
+ * syntactically valid `HTTP/d.d` other than 1.0/1.1 a 505 (RFC 9110 15.6.6), anything else a 400
+ * (RFC 9112 3); 400 too when the line is not all in `raw`.
+ */
+export function requestLineError(
+  kind: 'method' | 'version',
+  raw: Buffer | undefined,
+  offset: number | undefined,
+): RequestLineError {
+  if (raw === undefined || offset === undefined || offset < 0) return 'BAD_REQUEST';
+  const at = Math.min(offset, raw.length);
+  let start = at > 0 ? raw.lastIndexOf(10 /* LF */, raw[at] === 10 ? at - 1 : at) : -1;
+  start = start === -1 ? 0 : start + 1;
+  const lf = raw.indexOf(10, start);
+  if (kind === 'method') {
+    let i = start;
+    while (i < raw.length && isTchar(raw[i] as number)) i++;
+    return i > start && raw[i] === 32 /* SP */ ? 'NOT_IMPLEMENTED' : 'BAD_REQUEST';
+  }
+  if (lf === -1 || raw[lf - 1] !== 13 /* CR */) return 'BAD_REQUEST';
+  const parts = raw.toString('latin1', start, lf - 1).split(' ');
+  return parts.length === 3 && parts[0] !== '' && parts[1] !== '' && /^HTTP\/\d\.\d$/.test(parts[2] as string)
+    ? 'HTTP_VERSION_NOT_SUPPORTED'
+    : 'BAD_REQUEST';
+}
+
+/** RFC 9110 5.6.2 tchar. */
+function isTchar(c: number): boolean {
+  if ((c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122)) return true;
+  return c < 128 && "!#$%&'*+-.^_`|~".indexOf(String.fromCharCode(c)) !== -1;
 }

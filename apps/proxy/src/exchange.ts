@@ -1,15 +1,27 @@
 // One proxied request: the undici dispatch handler that streams the upstream's answer into the client's
-// response, with back-pressure both ways, and accounts for it exactly once (metrics + access log).
+// response, with back-pressure both ways, and has it accounted exactly once (account.ts).
 //
-// Hot path notes: one Exchange object per request is the only allocation of our own besides the header
-// arrays; listeners on `res` are module-level functions that find the exchange through a symbol (no
-// closure per request); undici's legacy handler interface hands raw header Buffers straight to us.
+// Hot path notes: the Exchange and the request head are the only objects of our own per request besides
+// the header arrays; listeners on `req` and `res` are module-level functions that find the exchange
+// through a symbol (no closure per request); undici's legacy handler interface hands raw header Buffers
+// straight to us.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { logRequest } from './access-log.js';
-import { classifyUpstreamError, errorCode, sendError, STATUS, type Outcome } from './errors.js';
-import { clientResponseHeaders, VIA } from './header-rules.js';
+import type { Outcome } from '@roundguard/metrics';
+import { account, requestStarted, type EndedRequest } from './account.js';
+import {
+  classifyUpstreamError,
+  ClientAbortError,
+  errorCode,
+  InvalidUpstreamResponseError,
+  sendError,
+  STATUS,
+} from './errors.js';
+import { clientResponseHeaders, upstreamRequestHeaders, VIA } from './header-rules.js';
+import { lingerAfterResponse } from './node-internals.js';
 import type { ProxyContext } from './proxy-context.js';
+import { readSmallBody, SMALL_BODY_LIMIT, type BodyReader } from './request-body.js';
+import type { RequestHead } from './request-head.js';
 import type { Upstream } from './upstreams.js';
 
 export const kExchange = Symbol('roundguard.exchange');
@@ -21,24 +33,6 @@ const enum State {
   AwaitingHeaders,
   Streaming,
   Done,
-}
-
-/** Raised into undici to abort the upstream request when the client goes away. */
-class ClientAbortError extends Error {
-  readonly code = 'CLIENT_ABORT';
-  constructor() {
-    super('the client closed the connection');
-    this.name = 'ClientAbortError';
-  }
-}
-
-/** Raised into undici when the upstream's response head cannot be forwarded (e.g. an invalid header). */
-class InvalidUpstreamResponseError extends Error {
-  readonly code = 'INVALID_RESPONSE';
-  constructor(cause: unknown) {
-    super('the upstream response cannot be forwarded', { cause });
-    this.name = 'InvalidUpstreamResponseError';
-  }
 }
 
 type ResWithExchange = ServerResponse & { [kExchange]?: Exchange };
@@ -60,56 +54,35 @@ function onResDrain(this: ResWithExchange): void {
 }
 
 /**
- * Request bodies of a known length up to this size are read into one Buffer before they are sent
- * upstream (nginx's client_body_buffer_size idea, bounded): undici then writes head and body in one
- * syscall instead of streaming them. Bigger or chunked bodies are streamed with back-pressure.
- * Measured (`pnpm bench` setup): reading a 100 B body first saves a syscall per request, but reading a
- * 64 KiB one first cost about 20% more CPU per request than streaming it (median of 6 paired runs:
- * 340 against 268 us/req), so the limit is 16 KiB, the size of one stream chunk.
- */
-export const SMALL_BODY_LIMIT = 16 * 1024;
-
-/**
  * Response bytes that may wait in the client connection's buffers before the upstream is paused: one
- * 64 KiB socket read, at most, is held per request (SPEC: a small bounded buffer per request).
+ * 64 KiB socket read, at most, is held per request (the README: a small bounded buffer per request).
  */
 export const RESPONSE_BUFFER_LIMIT = 64 * 1024;
 
-type ReqWithExchange = IncomingMessage & { [kExchange]?: Exchange };
-
-function onSmallBodyData(this: ReqWithExchange, chunk: Buffer): void {
-  const ex = this[kExchange];
-  if (ex === undefined) return;
-  if (ex.bodyChunks === null) ex.bodyChunks = [chunk];
-  else ex.bodyChunks.push(chunk);
-}
-
-function onSmallBodyEnd(this: ReqWithExchange): void {
-  const ex = this[kExchange];
-  if (ex === undefined || ex.state === State.Done || ex.clientGone) return;
-  const chunks = ex.bodyChunks;
-  ex.bodyChunks = null;
-  ex.send(chunks === null ? null : chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks));
-}
-
-export class Exchange {
+/**
+ * The upstream of an exchange is known when it is made (the listener picked it). Two places depend on
+ * it: {@link Exchange.send}, the one dispatch call, and the accounting (`requestStarted` in the
+ * constructor, `account` in `finish`), both under `upstream`; a dispatcher that picks the upstream
+ * itself would set it in between.
+ */
+export class Exchange implements EndedRequest, BodyReader {
   readonly ctx: ProxyContext;
   readonly req: IncomingMessage;
   readonly res: ResWithExchange;
+  readonly head: RequestHead;
+  /** The upstream serving this request (the one dispatched to, and the one it is accounted under). */
   readonly upstream: Upstream;
-  readonly requestId: string;
-  readonly clientIp: string;
-  readonly host: string;
-  readonly startedAt: number;
-  readonly path: string;
-  readonly headers: string[];
   state = State.AwaitingHeaders;
-  /** Chunks of a small body being read before dispatch (see {@link SMALL_BODY_LIMIT}). */
+  /** Chunks of a small body being read before dispatch (see request-body.ts). */
   bodyChunks: Buffer[] | null = null;
   /** Set once the request was handed to undici. */
   dispatched = false;
+  /** The body is streamed to undici: bytes read from the client are those undici reports sent. */
+  streamedBody = false;
   status = 0;
-  headersAt = 0;
+  outcome: Outcome = 'ok';
+  errorCode = '';
+  ttfbMs: number | null = null;
   bytesIn = 0;
   bytesOut = 0;
   paused = false;
@@ -125,57 +98,52 @@ export class Exchange {
     req: IncomingMessage,
     res: ServerResponse,
     upstream: Upstream,
-    requestId: string,
-    clientIp: string,
-    host: string,
-    startedAt: number,
-    path: string,
-    headers: string[],
+    head: RequestHead,
   ) {
     this.ctx = ctx;
     this.req = req;
     this.res = res;
+    this.head = head;
     this.upstream = upstream;
-    this.requestId = requestId;
-    this.clientIp = clientIp;
-    this.host = host;
-    this.startedAt = startedAt;
-    this.path = path;
-    this.headers = headers;
     this.res[kExchange] = this;
     res.on('close', onResClose);
-    upstream.conn.inFlight++;
-    upstream.conn.metrics.requestStarted();
-    ctx.inFlight++;
+    requestStarted(ctx, upstream.conn);
   }
 
   /**
-   * Forwards the request. `bodyLength` is the Content-Length (-1 when the body is chunked, 0 when there
-   * is none): a small body of known length is read first, then sent with the head in one write.
+   * Forwards the request. A small body of known length is read first, then sent with the head in one
+   * write; a bigger or chunked one is streamed.
    */
-  start(bodyLength: number): void {
-    const req = this.req as ReqWithExchange;
+  start(): void {
+    const bodyLength = this.head.bodyLength;
     if (bodyLength === 0) return this.send(null);
-    req[kExchange] = this;
-    if (bodyLength > 0 && bodyLength <= SMALL_BODY_LIMIT) {
-      req.on('data', onSmallBodyData);
-      req.on('end', onSmallBodyEnd);
-      return;
-    }
-    this.send(req);
+    (this.req as IncomingMessage & { [kExchange]?: Exchange })[kExchange] = this;
+    if (bodyLength > 0 && bodyLength <= SMALL_BODY_LIMIT) return readSmallBody(this.req, this);
+    this.streamedBody = true;
+    this.send(this.req);
   }
 
-  /** Hands the request to the upstream's pool. */
+  /** Whether the exchange ended (or its client left) while its small body was being read. */
+  get abandoned(): boolean {
+    return this.state === State.Done || this.clientGone;
+  }
+
+  /**
+   * The one dispatch call: hands the request to the upstream's pool, with this exchange as the handler
+   * that streams the answer back.
+   */
   send(body: Buffer | IncomingMessage | null): void {
     this.dispatched = true;
+    const head = this.head;
     this.upstream.conn.pool.dispatch(
-      { path: this.path, method: this.req.method as string, headers: this.headers, body },
+      {
+        path: head.target as string,
+        method: head.method,
+        headers: upstreamRequestHeaders(this.req.rawHeaders, head),
+        body,
+      },
       this,
     );
-  }
-
-  get upstreamUrl(): string {
-    return this.upstream.url;
   }
 
   // --- undici DispatchHandler (legacy interface: raw header Buffers, boolean back-pressure) ---
@@ -187,7 +155,7 @@ export class Exchange {
 
   /** undici 7 passes the chunk just written upstream (its typings say a size: accept both). */
   onBodySent(chunk: Buffer | string | number): void {
-    this.bytesIn += typeof chunk === 'number' ? chunk : chunk.length;
+    if (this.streamedBody) this.bytesIn += typeof chunk === 'number' ? chunk : chunk.length;
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, _statusText: string): boolean {
@@ -198,13 +166,14 @@ export class Exchange {
     }
     if (statusCode < 200) return true; // 1xx: Node answers 100-continue itself; others are not forwarded
     if (this.state !== State.AwaitingHeaders) return false;
-    this.headersAt = performance.now();
-    this.upstream.conn.metrics.ttfb((this.headersAt - this.startedAt) / 1000);
+    this.ttfbMs = performance.now() - this.head.startedAt;
     this.resumeUpstream = resume;
     try {
       // An early answer while the client is still uploading ends the client connection afterwards.
-      const close = this.ctx.draining || !this.req.complete;
-      this.res.writeHead(statusCode, clientResponseHeaders(rawHeaders, this.requestId, close));
+      this.res.writeHead(
+        statusCode,
+        clientResponseHeaders(rawHeaders, this.head.requestId, this.closeAfter()),
+      );
     } catch (err) {
       this.abortUpstream?.(new InvalidUpstreamResponseError(err));
       return false;
@@ -238,7 +207,7 @@ export class Exchange {
 
   onError(err: Error): void {
     if (this.state === State.Done) return;
-    if (this.clientGone || this.req.socket.destroyed || err instanceof ClientAbortError) {
+    if (this.clientGone || this.req.socket?.destroyed === true || err instanceof ClientAbortError) {
       if (!this.res.destroyed && !this.res.writableEnded) this.res.destroy();
       this.finish(CLIENT_CLOSED_REQUEST, 'client_abort', 'CLIENT_ABORT');
       return;
@@ -251,16 +220,9 @@ export class Exchange {
       return;
     }
     const failure = classifyUpstreamError(err);
-    const metrics = this.upstream.conn.metrics;
-    metrics.upstreamError(failure.reason);
     if (failure.connectFailure) this.ctx.balancer.markDown(this.upstream.key, failure.reason);
     if (this.state === State.AwaitingHeaders) {
-      sendError(
-        this.res,
-        failure.code,
-        ['x-request-id', this.requestId, 'via', VIA],
-        this.ctx.draining || !this.req.complete,
-      );
+      this.bytesOut = sendError(this.res, failure.code, this.errorHeaders(), this.closeAfter());
       this.finish(failure.status, failure.outcome, failure.reason);
     } else {
       // Headers are out: cut the response so the client sees an aborted body, never a "complete" one.
@@ -287,13 +249,13 @@ export class Exchange {
   /**
    * The client stopped sending its body for longer than `--client-timeout` (or sent a body the HTTP
    * parser refuses, e.g. a bad chunk size: `BAD_REQUEST`): answer 408 (400) when nothing was answered yet
-   * (the connection is closed after it), else cut the response; abort the upstream request.
+   * (a refusal; the connection is closed after it), else cut the response; abort the upstream request.
    */
   clientTimedOut(code: 'REQUEST_TIMEOUT' | 'BAD_REQUEST' = 'REQUEST_TIMEOUT'): void {
     if (this.state === State.Done) return;
     if (this.state === State.AwaitingHeaders) {
-      sendError(this.res, code, ['x-request-id', this.requestId, 'via', VIA], true);
-      this.finish(STATUS[code], 'client_abort', code);
+      this.bytesOut = sendError(this.res, code, this.errorHeaders(), true);
+      this.finish(STATUS[code], 'rejected', code);
     } else {
       this.res.destroy();
       this.finish(this.status, 'client_abort', code);
@@ -301,6 +263,21 @@ export class Exchange {
     if (this.dispatched) this.abort(new ClientAbortError());
     // Whatever the client still sends is not read: close its connection once the answer is out.
     this.res.once('finish', destroyRequestSocket);
+  }
+
+  /** Headers of an error answer the proxy writes itself. */
+  private errorHeaders(): string[] {
+    return ['x-request-id', this.head.requestId, 'via', VIA];
+  }
+
+  /**
+   * Whether the client connection ends after this answer: while draining, and when the request body is
+   * not all read yet (then closed in stages, so that the client can read the answer).
+   */
+  private closeAfter(): boolean {
+    if (this.req.complete) return this.ctx.draining;
+    lingerAfterResponse(this.req);
+    return true;
   }
 
   /** Aborts the upstream request now, or as soon as undici connects. */
@@ -311,22 +288,9 @@ export class Exchange {
 
   private finish(status: number, outcome: Outcome, error: string): void {
     this.state = State.Done;
-    const ctx = this.ctx;
-    const conn = this.upstream.conn;
-    conn.inFlight--;
-    ctx.inFlight--;
-    const durationMs = performance.now() - this.startedAt;
-    conn.metrics.requestFinished(this.req.method ?? 'GET', status, outcome, durationMs / 1000);
-    logRequest(
-      ctx.logger,
-      this.req,
-      status,
-      outcome,
-      error,
-      this,
-      durationMs,
-      this.headersAt === 0 ? null : this.headersAt - this.startedAt,
-    );
-    if (ctx.inFlight === 0) ctx.onIdle();
+    this.status = status;
+    this.outcome = outcome;
+    this.errorCode = error;
+    account(this.ctx, this.upstream.conn, this);
   }
 }

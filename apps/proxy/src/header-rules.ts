@@ -24,7 +24,7 @@ export function equalsLower(name: string, lower: string): boolean {
 }
 
 /** Kinds of header names the rules care about. */
-const enum Kind {
+export const enum Kind {
   Other = 0,
   HopByHop,
   Connection,
@@ -39,7 +39,7 @@ const enum Kind {
 }
 
 /** Classifies a header name; a switch on the length keeps most names to one or two comparisons. */
-function kindOf(name: string): Kind {
+export function kindOf(name: string): Kind {
   switch (name.length) {
     case 2:
       return equalsLower(name, 'te') ? Kind.HopByHop : Kind.Other;
@@ -78,7 +78,7 @@ function kindOf(name: string): Kind {
 }
 
 /** Lower-cased, trimmed tokens of Connection header values; `undefined` when there are none. */
-function connectionTokens(values: string, into: Set<string> | undefined): Set<string> | undefined {
+export function connectionTokens(values: string, into: Set<string> | undefined): Set<string> | undefined {
   // Fast path for the usual values, which name no header.
   if (equalsLower(values, 'keep-alive') || equalsLower(values, 'close')) return into;
   for (const raw of values.split(',')) {
@@ -90,7 +90,7 @@ function connectionTokens(values: string, into: Set<string> | undefined): Set<st
 }
 
 /** Names the Connection header may not remove: they carry the message's framing and target. */
-function isProtected(lowerName: string): boolean {
+export function isProtected(lowerName: string): boolean {
   return lowerName === 'host' || lowerName === 'content-length' || lowerName === 'transfer-encoding';
 }
 
@@ -99,86 +99,6 @@ const SANE_REQUEST_ID = /^[A-Za-z0-9\-_.:@+=/]{1,128}$/;
 
 export function isSaneRequestId(value: string): boolean {
   return SANE_REQUEST_ID.test(value);
-}
-
-/** What {@link upstreamRequestHeaders} learned about the request while walking its headers. */
-export interface RequestFacts {
-  /** The client's X-Request-Id when it sent exactly one sane one, else undefined. */
-  requestId: string | undefined;
-  /** The Host header value ('' when absent). */
-  host: string;
-  /** Content-Length value as sent ('' when absent). */
-  contentLength: string;
-  /** Transfer-Encoding values as sent, joined ('' when absent or empty). */
-  transferEncoding: string;
-  /** Number of Transfer-Encoding headers seen (an empty one counts: it is not the same as none). */
-  transferEncodingCount: number;
-  /** Number of Host headers seen. */
-  hostCount: number;
-  /** Number of Content-Length headers seen. */
-  contentLengthCount: number;
-}
-
-export function newRequestFacts(): RequestFacts {
-  return {
-    requestId: undefined,
-    host: '',
-    contentLength: '',
-    transferEncoding: '',
-    transferEncodingCount: 0,
-    hostCount: 0,
-    contentLengthCount: 0,
-  };
-}
-
-/**
- * First pass over the client's raw headers: facts needed before building the upstream headers (the
- * request id, Host, framing headers). Resets and fills `facts`, returns the Connection-listed names to drop.
- */
-export function scanRequestHeaders(raw: readonly string[], facts: RequestFacts): Set<string> | undefined {
-  // `facts` may be reused across requests: the scan starts it afresh.
-  facts.requestId = undefined;
-  facts.host = '';
-  facts.contentLength = '';
-  facts.transferEncoding = '';
-  facts.transferEncodingCount = 0;
-  facts.hostCount = 0;
-  facts.contentLengthCount = 0;
-  let dropped: Set<string> | undefined;
-  let requestIds = 0;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i] as string;
-    switch (kindOf(name)) {
-      case Kind.Connection:
-        dropped = connectionTokens(raw[i + 1] as string, dropped);
-        break;
-      case Kind.Host:
-        facts.hostCount++;
-        facts.host = raw[i + 1] as string;
-        break;
-      case Kind.ContentLength:
-        facts.contentLengthCount++;
-        facts.contentLength = raw[i + 1] as string;
-        break;
-      case Kind.TransferEncoding:
-        facts.transferEncodingCount++;
-        facts.transferEncoding =
-          facts.transferEncoding === ''
-            ? (raw[i + 1] as string)
-            : `${facts.transferEncoding}, ${raw[i + 1] as string}`;
-        break;
-      case Kind.RequestId: {
-        requestIds++;
-        const value = (raw[i + 1] as string).trim();
-        facts.requestId = requestIds === 1 && isSaneRequestId(value) ? value : undefined;
-        break;
-      }
-      default:
-        break;
-    }
-  }
-  if (dropped !== undefined) for (const name of dropped) if (isProtected(name)) dropped.delete(name);
-  return dropped !== undefined && dropped.size > 0 ? dropped : undefined;
 }
 
 /** The client's address as it goes in X-Forwarded-For: IPv4-mapped IPv6 addresses shown as IPv4. */
@@ -200,19 +120,26 @@ function forwardedQuoted(value: string): string {
   return `"${value.replace(/["\\]/g, '\\$&')}"`;
 }
 
+/** What the upstream request's headers are made of besides the client's raw headers (see request-head.ts). */
+export interface ForwardingFacts {
+  /** Names the client's Connection header lists (lower case), Host and the framing headers aside. */
+  readonly dropped: ReadonlySet<string> | undefined;
+  /** The Host header value ('' when absent). */
+  readonly host: string;
+  /** The peer's address (see {@link clientAddress}). */
+  readonly clientIp: string;
+  /** The request id sent upstream and back to the client. */
+  readonly requestId: string;
+}
+
 /**
  * Builds the upstream request's headers as one flat `[name, value, ...]` array: the client's headers
  * minus hop-by-hop ones (and the names Connection lists), minus Expect (Node answered `100 Continue`
  * already), minus client-sent X-Forwarded-Proto/-Host and Forwarded; then X-Forwarded-For (appended),
  * X-Forwarded-Proto, X-Forwarded-Host, Forwarded, Via (appended) and X-Request-Id.
  */
-export function upstreamRequestHeaders(
-  raw: readonly string[],
-  dropped: Set<string> | undefined,
-  facts: RequestFacts,
-  clientIp: string,
-  requestId: string,
-): string[] {
+export function upstreamRequestHeaders(raw: readonly string[], head: ForwardingFacts): string[] {
+  const { dropped, host, clientIp, requestId } = head;
   const out: string[] = [];
   let xff = '';
   let via = '';
@@ -239,9 +166,9 @@ export function upstreamRequestHeaders(
     }
   }
   out.push('x-forwarded-for', xff === '' ? clientIp : `${xff}, ${clientIp}`, 'x-forwarded-proto', 'http');
-  if (facts.host !== '') {
-    out.push('x-forwarded-host', facts.host);
-    out.push('forwarded', `for=${forwardedNode(clientIp)};host=${forwardedQuoted(facts.host)};proto=http`);
+  if (host !== '') {
+    out.push('x-forwarded-host', host);
+    out.push('forwarded', `for=${forwardedNode(clientIp)};host=${forwardedQuoted(host)};proto=http`);
   } else {
     out.push('forwarded', `for=${forwardedNode(clientIp)};proto=http`);
   }

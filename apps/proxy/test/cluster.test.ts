@@ -3,7 +3,7 @@
 import { afterEach, expect, it } from 'vitest';
 import { closeAllBackends, httpBackend, type HttpBackend } from './helpers/backends.js';
 import { getMetrics, postJson, sleep, sumOf, waitForHealth } from './helpers/http.js';
-import { startProxy, stopAllProcesses } from './helpers/processes.js';
+import { NO_PROBES, startProxy, stopAllProcesses } from './helpers/processes.js';
 
 afterEach(async () => {
   await stopAllProcesses();
@@ -63,4 +63,24 @@ it('forwards with 2 workers, probes once per interval from the primary, and spre
 
   const exit = await proxy.stop('SIGTERM');
   expect(exit.code).toBe(0);
+});
+
+it('logs draining and then stopped for the primary and for every worker on SIGTERM, as one process does', async () => {
+  const backend = await named('A');
+  const proxy = await startProxy(['--workers', '2', '--upstream', backend.url, ...NO_PROBES]);
+  expect((await postJson(`${proxy.url}/w`, {})).status).toBe(200);
+  const exit = await proxy.stop('SIGTERM');
+  expect(exit.code).toBe(0);
+  const lifecycle = (role: string, msg: string) =>
+    proxy.records.filter((r) => r.role === role && r.msg === msg).map((r) => r.pid);
+  expect(lifecycle('primary', 'draining')).toHaveLength(1);
+  expect(lifecycle('primary', 'stopped')).toEqual([proxy.listening.pid]);
+  expect(lifecycle('worker', 'draining')).toHaveLength(2);
+  const workers = lifecycle('worker', 'stopped');
+  expect(workers).toHaveLength(2);
+  expect(new Set(workers).size).toBe(2);
+  expect(workers).not.toContain(proxy.listening.pid);
+  // The primary stops last, once every worker has.
+  const last = proxy.records.filter((r) => r.msg === 'stopped').at(-1);
+  expect(last).toMatchObject({ role: 'primary', signal: 'SIGTERM' });
 });

@@ -1,17 +1,31 @@
-// Forwarding end to end: methods, paths and queries unchanged; bodies both ways; hop-by-hop headers
-// removed both ways; X-Forwarded-*, Via and Host; X-Request-Id passed through when sane, else generated.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+// Forwarding end to end: methods, paths, query strings and bodies go through unchanged; hop-by-hop
+// headers are removed both ways (also the ones undici would refuse), X-Forwarded-For / -Proto / -Host,
+// Forwarded and Via are set as documented (as the upstream receives them, byte for byte), X-Request-Id
+// is kept or generated.
+import { type IncomingMessage, type ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   closeAllBackends,
-  httpBackend,
-  rawUpstream,
   type HttpBackend,
+  httpBackend,
   type RawUpstream,
+  rawUpstream,
   type SeenRequest,
 } from './helpers/backends.js';
+import {
+  errorCodeOf,
+  parseRaw,
+  type Reflected as Reflection,
+  reflectingBackend,
+} from './helpers/hardening.js';
 import { rawExchange, request, waitFor } from './helpers/http.js';
-import { startProxy, stopAllProcesses, type ProxyProcess } from './helpers/processes.js';
+import { NO_PROBES, type ProxyProcess, startProxy, stopAllProcesses } from './helpers/processes.js';
+import {
+  exchange,
+  forwardedHeaderLines,
+  recordingUpstream,
+  type RecordingUpstream,
+} from './helpers/raw-client.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -320,6 +334,199 @@ describe('X-Request-Id', () => {
     await waitFor(
       () => ids.every((id) => proxy.accessLog().some((r) => r.req_id === id)),
       'an access record for each id',
+    );
+  });
+});
+
+describe('through a recording upstream', () => {
+  let upstream: RecordingUpstream;
+  let proxy: ProxyProcess;
+  let seq = 0;
+
+  beforeAll(async () => {
+    upstream = await recordingUpstream();
+    proxy = await startProxy(['--upstream', upstream.url, ...NO_PROBES]);
+  });
+
+  afterAll(async () => {
+    await upstream.close();
+  });
+
+  describe('X-Forwarded-For and the other forwarding headers, as the upstream receives them', () => {
+    /** [name, client header lines, expected X-Forwarded-For upstream] */
+    const cases: [string, string[], string][] = [
+      ['no X-Forwarded-For', [], '127.0.0.1'],
+      ['a client-sent list', ['x-forwarded-for: 1.2.3.4, 5.6.7.8'], '1.2.3.4, 5.6.7.8, 127.0.0.1'],
+      [
+        'several X-Forwarded-For headers, any case',
+        ['X-Forwarded-For: 1.1.1.1', 'x-forwarded-for: 2.2.2.2, 3.3.3.3', 'X-FORWARDED-FOR: 4.4.4.4'],
+        '1.1.1.1, 2.2.2.2, 3.3.3.3, 4.4.4.4, 127.0.0.1',
+      ],
+      ['garbage', ['x-forwarded-for: <script>, unknown,,'], '<script>, unknown,,, 127.0.0.1'],
+      [
+        'a spoofed peer address last',
+        ['x-forwarded-for: 10.0.0.1, 127.0.0.2'],
+        '10.0.0.1, 127.0.0.2, 127.0.0.1',
+      ],
+      ['an empty value', ['x-forwarded-for: '], '127.0.0.1'],
+    ];
+
+    it.each(cases)('%s: the rightmost entry is the real peer', async (_name, lines, xff) => {
+      const id = `xff-${++seq}`;
+      const raw = `GET /xff HTTP/1.1\r\nhost: t\r\nx-request-id: ${id}\r\n${lines.map((l) => `${l}\r\n`).join('')}\r\n`;
+      const { responses } = await exchange(proxy.port, raw, { expectClose: false });
+      expect(responses.map((r) => r.status)).toEqual([200]);
+      const seen = upstream.requests.find((r) => r.headerLines.includes(`x-request-id: ${id}`))!;
+      expect(seen.headerLines.filter((l) => /^x-forwarded-for:/i.test(l))).toEqual([
+        `x-forwarded-for: ${xff}`,
+      ]);
+      expect(xff.split(',').at(-1)!.trim()).toBe('127.0.0.1');
+    });
+
+    it('client-sent X-Forwarded-Proto, X-Forwarded-Host and Forwarded are replaced, never trusted', async () => {
+      const raw =
+        'GET /fwd HTTP/1.1\r\nhost: t\r\nx-request-id: spoof\r\n' +
+        'X-Forwarded-Proto: https\r\nx-forwarded-proto: wss\r\nX-Forwarded-Host: evil.example\r\n' +
+        'Forwarded: for=6.6.6.6;host=evil.example;proto=https\r\nforwarded: for=7.7.7.7\r\n' +
+        'via: 1.0 client-proxy\r\n\r\n';
+      const { responses } = await exchange(proxy.port, raw, { expectClose: false });
+      expect(responses.map((r) => r.status)).toEqual([200]);
+      const seen = upstream.requests.find((r) => r.headerLines.includes('x-request-id: spoof'))!;
+      expect(seen.requestLine).toBe('GET /fwd HTTP/1.1');
+      const expected = [
+        'host: t',
+        'connection: keep-alive',
+        ...forwardedHeaderLines('t', 'spoof').map((l) =>
+          l.startsWith('via:') ? 'via: 1.0 client-proxy, 1.1 roundguard' : l,
+        ),
+      ];
+      expect([...seen.headerLines].sort()).toEqual(expected.sort());
+      expect(seen.raw).not.toMatch(/evil|6\.6\.6\.6|7\.7\.7\.7|https|wss/);
+    });
+  });
+});
+
+describe('through three reflecting upstreams', () => {
+  let backends: HttpBackend[];
+  let proxy: ProxyProcess;
+
+  beforeAll(async () => {
+    backends = await Promise.all(['A', 'B', 'C'].map((name) => reflectingBackend(name)));
+    proxy = await startProxy([...backends.flatMap((b) => ['--upstream', b.url]), ...NO_PROBES]);
+  });
+
+  /** Requests the backends have received (health probes excluded). */
+  const forwarded = (): number => backends.reduce((n, b) => n + b.count, 0);
+
+  /** Sends raw bytes on a new connection; the proxy closes it after one answer (`connection: close`). */
+  async function exchange(bytes: string | Buffer): Promise<ReturnType<typeof parseRaw>> {
+    const { data } = await rawExchange(proxy.port, bytes, 5000);
+    return parseRaw(data);
+  }
+
+  function reflected(res: ReturnType<typeof parseRaw>): Reflection {
+    expect(res.status, res.body).toBe(200);
+    // rawExchange reads latin1; the backend answers UTF-8 JSON.
+    return JSON.parse(Buffer.from(res.body, 'latin1').toString('utf8')) as Reflection;
+  }
+
+  const CLOSE = 'connection: close\r\n';
+
+  describe('headers undici would refuse if they were forwarded', () => {
+    it.each([
+      [
+        'Connection: Upgrade + Upgrade: h2c + HTTP2-Settings',
+        'Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n',
+      ],
+      [
+        'Upgrade: websocket without Connection',
+        'Upgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n',
+      ],
+      ['KEEP-ALIVE in capitals', 'KEEP-ALIVE: timeout=5, max=10\r\n'],
+      ['Connection: keep-alive, keep-alive', 'Connection: keep-alive, keep-alive\r\n'],
+      ['Connection naming Keep-Alive and TE', 'Connection: Keep-Alive, TE\r\nTE: trailers\r\n'],
+      ['a Connection token that is not a token', 'Connection: "quoted", x y\r\n'],
+      ['Expect: 100-Continue in another case', 'Expect: 100-Continue\r\n'],
+      ['Proxy-Connection: close', 'Proxy-Connection: close\r\n'],
+    ])('forwards a request with %s, without them', async (_name, headers) => {
+      const res = await exchange(`GET /hop HTTP/1.1\r\nhost: t\r\n${headers}${CLOSE}\r\n`);
+      const seen = reflected(res);
+      for (const name of [
+        'upgrade',
+        'keep-alive',
+        'te',
+        'expect',
+        'proxy-connection',
+        'http2-settings',
+        'transfer-encoding',
+      ])
+        expect(seen.headers[name], name).toBeUndefined();
+      expect(String(seen.headers.connection ?? '')).not.toMatch(/upgrade|quoted|te/i);
+    });
+
+    it('forwards Transfer-Encoding: chunked as a body framed by undici, never as a header', async () => {
+      const res = await exchange(
+        `POST /te HTTP/1.1\r\nhost: t\r\nTransfer-Encoding: Chunked\r\n${CLOSE}\r\n4\r\nbody\r\n0\r\n\r\n`,
+      );
+      const seen = reflected(res);
+      expect(seen.body).toBe('body');
+      // undici frames the stream itself (chunked); the client's header is not copied (it is never doubled).
+      expect(
+        seen.rawHeaders.filter((h) => h.toLowerCase() === 'transfer-encoding').length,
+      ).toBeLessThanOrEqual(1);
+    });
+
+    it('forwards obs-text (bytes 0x80-0xFF) in a header value byte-exact, and an empty value', async () => {
+      const res = await exchange(
+        Buffer.from(
+          `GET /obs HTTP/1.1\r\nhost: t\r\nx-latin: caf\xe9 \x80\xff\r\nx-empty:\r\n${CLOSE}\r\n`,
+          'latin1',
+        ),
+      );
+      const seen = reflected(res);
+      expect(seen.headers['x-latin']).toBe('caf\xe9 \x80\xff');
+      expect(seen.headers['x-empty']).toBe('');
+    });
+
+    it('forwards a header name made of every token character', async () => {
+      const name = "x-!#$%&'*+.^_`|~09az";
+      const res = await exchange(`GET /token HTTP/1.1\r\nhost: t\r\n${name}: v\r\n${CLOSE}\r\n`);
+      expect(reflected(res).headers[name.toLowerCase()]).toBe('v');
+    });
+
+    it('sends its own Content-Length upstream for a client value with leading zeros', async () => {
+      const res = await exchange(`POST /cl HTTP/1.1\r\nhost: t\r\ncontent-length: 0003\r\n${CLOSE}\r\nabc`);
+      const seen = reflected(res);
+      expect(seen.body).toBe('abc');
+      expect(seen.headers['content-length']).toBe('3');
+    });
+
+    it.each([
+      ['NUL in a value', 'x-a: a\x00b\r\n', 400, 'BAD_REQUEST'],
+      ['DEL in a value', 'x-a: a\x7fb\r\n', 400, 'BAD_REQUEST'],
+      ['a bare CR in a value', 'x-a: a\rb\r\n', 400, 'BAD_REQUEST'],
+      ['a space before the colon', 'x-a : b\r\n', 400, 'BAD_REQUEST'],
+      ['an empty name', ': b\r\n', 400, 'BAD_REQUEST'],
+      ['a name with a slash', 'x/y: b\r\n', 400, 'BAD_REQUEST'],
+      ['two Host headers', 'host: u\r\n', 400, 'BAD_REQUEST'],
+      ['a 16-digit Content-Length', 'content-length: 1234567890123456\r\n', 400, 'BAD_REQUEST'],
+      ['Content-Length: -1', 'content-length: -1\r\n', 400, 'BAD_REQUEST'],
+      ['Transfer-Encoding: chunked, chunked', 'transfer-encoding: chunked, chunked\r\n', 400, 'BAD_REQUEST'],
+      [
+        'Transfer-Encoding: gzip then chunked',
+        'transfer-encoding: gzip\r\ntransfer-encoding: chunked\r\n',
+        501,
+        'NOT_IMPLEMENTED',
+      ],
+    ])(
+      'refuses %s with the exact status and code, forwarding nothing',
+      async (_name, header, status, code) => {
+        const before = forwarded();
+        const res = await exchange(`POST /bad HTTP/1.1\r\nhost: t\r\n${header}${CLOSE}\r\n0\r\n\r\n`);
+        expect(res.status).toBe(status);
+        expect(errorCodeOf(res)).toBe(code);
+        expect(forwarded()).toBe(before);
+      },
     );
   });
 });

@@ -1,15 +1,17 @@
 // Signals end to end: SIGTERM/SIGINT drain (in-flight requests finish with `Connection: close`, new
-// connections are refused, idle ones closed, exit 0; bounded by --drain-timeout) and SIGHUP swaps the
+// connections are refused, idle ones closed, exit 0; bounded by --drain-timeout), also with connections
+// in every state (silent, half a head, idle keep-alive, an upload still being sent), and SIGHUP swaps the
 // upstream set from the config file under load without losing a request.
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { Agent, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Agent, type IncomingMessage, request as httpRequest, type ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeAllBackends, httpBackend } from './helpers/backends.js';
-import { getUpstreams, postJson, request, sleep, waitFor, type Response } from './helpers/http.js';
-import { startEcho, startProxy, stopAllProcesses } from './helpers/processes.js';
+import { openProbe, parseRaw } from './helpers/hardening.js';
+import { getUpstreams, postJson, request, type Response, sleep, waitFor } from './helpers/http.js';
+import { NO_PROBES, startEcho, startProxy, stopAllProcesses } from './helpers/processes.js';
 
 const agents: Agent[] = [];
 function keepAliveAgent(): Agent {
@@ -142,6 +144,78 @@ describe('SIGTERM / SIGINT', () => {
     expect(res.status).toBe(200);
     expect(res.headers.connection).toBe('close');
     expect(await exited).toEqual({ code: 0, signal: null });
+  });
+});
+
+describe('SIGTERM with connections in every state', () => {
+  it('closes silent, half-head and idle connections at once, finishes in-flight requests (an upload too) with Connection: close, refuses new ones, exits 0 well before --drain-timeout', async () => {
+    const backend = await httpBackend((req: IncomingMessage, res: ServerResponse) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks).toString();
+        const answer = (): void => void res.end(`answered ${req.url} ${body.length}`);
+        if (req.url === '/slow') setTimeout(answer, 1500);
+        else answer();
+      });
+    });
+    const proxy = await startProxy(['--upstream', backend.url, ...NO_PROBES, '--drain-timeout', '8000']);
+
+    const silent = await openProbe(proxy.port);
+    const halfHead = await openProbe(proxy.port, 'GET /half HTTP/1.1\r\nhost: t\r\n');
+    const idle = await openProbe(proxy.port, 'GET /idle HTTP/1.1\r\nhost: t\r\n\r\n');
+    await waitFor(() => idle.data().includes('answered /idle'), 'the keep-alive answer');
+    const slow = await openProbe(proxy.port, 'GET /slow HTTP/1.1\r\nhost: t\r\n\r\n');
+    // An upload of 200 KB, half of it sent before the signal, the rest after.
+    const upload = await openProbe(
+      proxy.port,
+      `POST /upload HTTP/1.1\r\nhost: t\r\ncontent-length: 200000\r\n\r\n`,
+    );
+    upload.socket.write(Buffer.alloc(100_000, 0x61));
+    await waitFor(() => backend.inFlight === 2, 'the slow request and the upload at the upstream');
+
+    const signalledAt = Date.now();
+    const exited = proxy.stop('SIGTERM');
+    await proxy.waitForRecord((r) => r.msg === 'draining');
+    // Connections that carry no request are closed at once (long before the slow answer comes).
+    await Promise.all([silent.closed, halfHead.closed, idle.closed]);
+    expect(Date.now() - signalledAt).toBeLessThan(1200);
+    expect(silent.data()).toBe('');
+    expect(halfHead.data()).toBe('');
+    expect(slow.isClosed).toBe(false);
+    // The listener is closed: a new connection is refused.
+    const refused = await new Promise<string>((resolve) => {
+      const s = connect({ port: proxy.port, host: '127.0.0.1' });
+      s.once('connect', () => (s.destroy(), resolve('connected')));
+      s.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'error'));
+    });
+    expect(refused).toBe('ECONNREFUSED');
+
+    upload.socket.write(Buffer.alloc(100_000, 0x61));
+    await Promise.all([slow.closed, upload.closed]);
+    const slowRes = parseRaw(slow.data());
+    expect(slowRes.status).toBe(200);
+    expect(slowRes.body).toBe('answered /slow 0');
+    expect(slowRes.headers.connection).toBe('close');
+    const uploadRes = parseRaw(upload.data());
+    expect(uploadRes.status).toBe(200);
+    expect(uploadRes.body).toBe('answered /upload 200000');
+    expect(uploadRes.headers.connection).toBe('close');
+
+    expect(await exited).toEqual({ code: 0, signal: null });
+    expect(Date.now() - signalledAt).toBeLessThan(6000);
+    expect(proxy.records.some((r) => r.msg === 'drain timeout: closing remaining connections')).toBe(false);
+    expect(proxy.records.some((r) => r.msg === 'stopped')).toBe(true);
+  });
+
+  it('exits 0 at once on SIGTERM when only silent connections are open', async () => {
+    const backend = await httpBackend((_req, res) => res.end('ok'));
+    const proxy = await startProxy(['--upstream', backend.url, ...NO_PROBES, '--drain-timeout', '8000']);
+    const probes = await Promise.all(Array.from({ length: 5 }, () => openProbe(proxy.port)));
+    const started = Date.now();
+    expect(await proxy.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+    expect(Date.now() - started).toBeLessThan(4000);
+    await Promise.all(probes.map((p) => p.closed));
   });
 });
 

@@ -1,4 +1,4 @@
-// Helpers of the hardening suites: a backend that reflects what it received (with its name, so a test
+// Helpers of the black-box suites: a backend that reflects what it received (with its name, so a test
 // knows which upstream answered), parsing of raw HTTP/1.1 answers, the proxy's open descriptors, the
 // connections an upstream server holds open, and a request that keeps the socket for later inspection.
 import { createHash } from 'node:crypto';

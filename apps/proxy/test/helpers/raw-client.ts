@@ -1,4 +1,4 @@
-// Raw-socket helpers for the hardening suites: a client that writes exact bytes and parses the responses
+// Raw-socket helpers for the black-box suites: a client that writes exact bytes and parses the responses
 // it gets back (several, when pipelining), and an upstream that parses every request it receives
 // (Content-Length or chunked, several per connection), records its exact bytes, and answers each with
 // `<METHOD> <target>` as the body.

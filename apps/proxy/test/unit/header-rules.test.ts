@@ -4,17 +4,55 @@ import {
   clientResponseHeaders,
   equalsLower,
   isSaneRequestId,
-  newRequestFacts,
-  scanRequestHeaders,
   upstreamRequestHeaders,
 } from '../../src/header-rules.js';
+import { readRequestHead } from '../../src/request-head.js';
 
-/** Runs both passes on raw request headers, as the server does. */
-function forward(raw: string[], ip = '10.0.0.9', id = 'rid-1') {
-  const facts = newRequestFacts();
-  const dropped = scanRequestHeaders(raw, facts);
-  return { facts, headers: upstreamRequestHeaders(raw, dropped, facts, ip, id) };
+/** A request with these raw headers from peer `ip`, as Node hands it to the handler. */
+function request(raw: string[], ip = '10.0.0.9') {
+  return {
+    rawHeaders: raw,
+    method: 'GET',
+    url: '/',
+    httpVersionMajor: 1,
+    httpVersionMinor: 1,
+    socket: { remoteAddress: ip },
+  };
 }
+
+/** Reads the head of raw request headers, then builds the upstream headers with request id `id`. */
+function forward(raw: string[], ip = '10.0.0.9', id = 'rid-1') {
+  const head = readRequestHead(request(raw, ip), 0);
+  return {
+    facts: { ...head, requestId: head.clientRequestId },
+    headers: upstreamRequestHeaders(raw, { ...head, requestId: id }),
+  };
+}
+
+/** The header facts of a head, as the tests compare them. */
+function factsOf(raw: string[]) {
+  const head = readRequestHead(request(raw), 0);
+  return {
+    requestId: head.clientRequestId,
+    host: head.host,
+    hostCount: head.hostCount,
+    contentLength: head.contentLength,
+    contentLengthCount: head.contentLengthCount,
+    transferEncoding: head.transferEncoding,
+    transferEncodingCount: head.transferEncodingCount,
+  };
+}
+
+/** The facts of a request without any of the headers they come from. */
+const NO_FACTS = {
+  requestId: undefined,
+  host: '',
+  hostCount: 0,
+  contentLength: '',
+  contentLengthCount: 0,
+  transferEncoding: '',
+  transferEncodingCount: 0,
+};
 
 function pairs(flat: readonly string[]): [string, string][] {
   const out: [string, string][] = [];
@@ -215,26 +253,34 @@ describe('helpers', () => {
   });
 });
 
-describe('scanRequestHeaders', () => {
-  it('starts reused facts afresh on every scan', () => {
-    const facts = newRequestFacts();
-    scanRequestHeaders(
-      ['Host', 'a', 'Host', 'b', 'Content-Length', '3', 'Transfer-Encoding', 'chunked', 'X-Request-Id', 'r1'],
-      facts,
-    );
-    scanRequestHeaders(['Accept', '*/*'], facts);
-    expect(facts).toEqual(newRequestFacts());
+describe('reading the request head', () => {
+  it('reads each request afresh: nothing carries over from the one before', () => {
+    factsOf([
+      'Host',
+      'a',
+      'Host',
+      'b',
+      'Content-Length',
+      '3',
+      'Transfer-Encoding',
+      'chunked',
+      'X-Request-Id',
+      'r1',
+    ]);
+    expect(factsOf(['Accept', '*/*'])).toEqual(NO_FACTS);
   });
 });
 
-describe('scanRequestHeaders: framing facts', () => {
+describe('reading the request head: framing facts', () => {
   it('counts Transfer-Encoding headers, an empty one included, and joins their values', () => {
-    const facts = newRequestFacts();
-    scanRequestHeaders(['Transfer-Encoding', ''], facts);
-    expect(facts).toMatchObject({ transferEncoding: '', transferEncodingCount: 1 });
-    scanRequestHeaders(['transfer-encoding', 'gzip', 'TRANSFER-ENCODING', 'chunked'], facts);
-    expect(facts).toMatchObject({ transferEncoding: 'gzip, chunked', transferEncodingCount: 2 });
-    scanRequestHeaders(['Host', 'a'], facts);
-    expect(facts).toMatchObject({ transferEncoding: '', transferEncodingCount: 0 });
+    expect(factsOf(['Transfer-Encoding', ''])).toMatchObject({
+      transferEncoding: '',
+      transferEncodingCount: 1,
+    });
+    expect(factsOf(['transfer-encoding', 'gzip', 'TRANSFER-ENCODING', 'chunked'])).toMatchObject({
+      transferEncoding: 'gzip, chunked',
+      transferEncodingCount: 2,
+    });
+    expect(factsOf(['Host', 'a'])).toMatchObject({ transferEncoding: '', transferEncodingCount: 0 });
   });
 });

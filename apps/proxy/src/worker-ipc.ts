@@ -1,16 +1,17 @@
-// `--workers N`: node:cluster mode. The primary owns the liveness checks, the upstream state and the
-// admin server; it pushes every change of health (and SIGHUP reloads) to the workers over IPC, so N
+// The IPC between the cluster primary and its workers (`--workers N`): the messages both ways and the
+// code on each side that sends and applies them. The primary owns the liveness checks, the upstream
+// state and the admin server; it pushes every change of health (and SIGHUP reloads) to the workers, so N
 // workers do not multiply the probes. Each worker forwards requests on the shared port with its own
 // undici pools; a connect failure seen by a worker is reported to the primary, which takes the upstream
 // out everywhere. /metrics on the admin server aggregates the workers' registries (prom-client's
 // AggregatorRegistry); /upstreams sums their in-flight counts.
 import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
-
-type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
 import type { UpstreamConfig } from './options.js';
 import type { ProxyContext } from './proxy-context.js';
 import type { UpstreamPools } from './upstreams.js';
+
+type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
 
 /** Primary -> worker. */
 export type ToWorker =

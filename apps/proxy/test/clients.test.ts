@@ -1,14 +1,13 @@
-// Client faults and forwarding headers, black box (issue #7, families 4 and 8): slow and silent clients,
-// aborts mid-upload and mid-download, oversized heads, pipelining, X-Forwarded-For and the other
-// forwarding headers as the upstream receives them, and error bodies that leak nothing.
+// Client faults, black box: slow and silent clients (--client-timeout), clients that go away mid-upload
+// and mid-download, oversized heads, and pipelining (good requests answered in order, a malformed one
+// refused after them, nothing after it forwarded).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closedPort, rawUpstream } from './helpers/backends.js';
+import { rawUpstream } from './helpers/backends.js';
 import { getMetrics, getUpstreams, sleep, sumOf, waitFor } from './helpers/http.js';
 import { NO_PROBES, startProxy, stopAllProcesses, type ProxyProcess } from './helpers/processes.js';
 import {
   exchange,
   expectCleanErrorBody,
-  forwardedHeaderLines,
   openClient,
   recordingUpstream,
   type RecordingUpstream,
@@ -111,7 +110,7 @@ describe('slow and silent clients (--client-timeout)', () => {
     }
     await waitFor(async () => (await inFlight()) === 0, 'inFlight to return to 0');
     const log = await proxy.waitForRecord((r) => r.msg === 'request completed' && r.path === '/stall');
-    expect(log).toMatchObject({ status: 408, outcome: 'client_abort', error_code: 'REQUEST_TIMEOUT' });
+    expect(log).toMatchObject({ status: 408, outcome: 'rejected', error_code: 'REQUEST_TIMEOUT' });
     await expectStillServing();
   });
 
@@ -126,7 +125,9 @@ describe('slow and silent clients (--client-timeout)', () => {
     expect(await client.waitForClose(10_000)).toBe(true);
     expect(client.responses().map((r) => r.status)).toEqual([408]);
     const log = await proxy.waitForRecord((r) => r.msg === 'request completed' && r.path === '/stall-small');
-    expect(log).toMatchObject({ status: 408, outcome: 'client_abort', error_code: 'REQUEST_TIMEOUT' });
+    expect(log).toMatchObject({ status: 408, outcome: 'rejected', error_code: 'REQUEST_TIMEOUT' });
+    // What was read of the body before it stalled, and the 408 body the proxy wrote.
+    expect(log).toMatchObject({ bytes_in: 8000, bytes_out: Buffer.byteLength(client.responses()[0]!.body) });
     // No upstream connection got a byte more than it had before (and no new one got any).
     expect(upstream.connections.slice(0, connectionsBefore).map((c) => c.bytes().length)).toEqual(allBefore);
     for (const c of upstream.connections.slice(connectionsBefore)) expect(c.bytes().length).toBe(0);
@@ -141,7 +142,7 @@ describe('slow and silent clients (--client-timeout)', () => {
     expect(await client.waitForClose(10_000)).toBe(true);
     expect(Date.now() - started).toBeGreaterThanOrEqual(CLIENT_TIMEOUT - 50);
     expect(client.data().length).toBe(0); // no unsolicited 408: a pre-connected browser would misread it
-    expect(proxy.records.slice(recordsBefore).filter((r) => r.msg === 'request rejected')).toEqual([]);
+    expect(proxy.records.slice(recordsBefore).filter((r) => r.msg === 'request completed')).toEqual([]);
     expect(sumOf((await getMetrics(proxy.adminUrl)).samples, 'roundguard_requests_total')).toBe(before);
   });
 
@@ -333,89 +334,11 @@ describe('pipelining', () => {
       // One record for the good request, one for the malformed one: later bytes are not accounted again.
       await slowProxy.waitForRecord((r) => r.msg === 'request completed' && r.req_id === 's1');
       await sleep(100);
-      expect(slowProxy.records.filter((r) => r.msg === 'request rejected')).toHaveLength(1);
+      expect(slowProxy.records.filter((r) => r.msg === 'request completed')).toHaveLength(2);
+      expect(slowProxy.records.filter((r) => r.outcome === 'rejected')).toHaveLength(1);
     } finally {
       await slowProxy.stop();
       await slowUpstream.close();
-    }
-  });
-});
-
-describe('X-Forwarded-For and the other forwarding headers, as the upstream receives them', () => {
-  /** [name, client header lines, expected X-Forwarded-For upstream] */
-  const cases: [string, string[], string][] = [
-    ['no X-Forwarded-For', [], '127.0.0.1'],
-    ['a client-sent list', ['x-forwarded-for: 1.2.3.4, 5.6.7.8'], '1.2.3.4, 5.6.7.8, 127.0.0.1'],
-    [
-      'several X-Forwarded-For headers, any case',
-      ['X-Forwarded-For: 1.1.1.1', 'x-forwarded-for: 2.2.2.2, 3.3.3.3', 'X-FORWARDED-FOR: 4.4.4.4'],
-      '1.1.1.1, 2.2.2.2, 3.3.3.3, 4.4.4.4, 127.0.0.1',
-    ],
-    ['garbage', ['x-forwarded-for: <script>, unknown,,'], '<script>, unknown,,, 127.0.0.1'],
-    [
-      'a spoofed peer address last',
-      ['x-forwarded-for: 10.0.0.1, 127.0.0.2'],
-      '10.0.0.1, 127.0.0.2, 127.0.0.1',
-    ],
-    ['an empty value', ['x-forwarded-for: '], '127.0.0.1'],
-  ];
-
-  it.each(cases)('%s: the rightmost entry is the real peer', async (_name, lines, xff) => {
-    const id = `xff-${++seq}`;
-    const raw = `GET /xff HTTP/1.1\r\nhost: t\r\nx-request-id: ${id}\r\n${lines.map((l) => `${l}\r\n`).join('')}\r\n`;
-    const { responses } = await exchange(proxy.port, raw, { expectClose: false });
-    expect(responses.map((r) => r.status)).toEqual([200]);
-    const seen = upstream.requests.find((r) => r.headerLines.includes(`x-request-id: ${id}`))!;
-    expect(seen.headerLines.filter((l) => /^x-forwarded-for:/i.test(l))).toEqual([`x-forwarded-for: ${xff}`]);
-    expect(xff.split(',').at(-1)!.trim()).toBe('127.0.0.1');
-  });
-
-  it('client-sent X-Forwarded-Proto, X-Forwarded-Host and Forwarded are replaced, never trusted', async () => {
-    const raw =
-      'GET /fwd HTTP/1.1\r\nhost: t\r\nx-request-id: spoof\r\n' +
-      'X-Forwarded-Proto: https\r\nx-forwarded-proto: wss\r\nX-Forwarded-Host: evil.example\r\n' +
-      'Forwarded: for=6.6.6.6;host=evil.example;proto=https\r\nforwarded: for=7.7.7.7\r\n' +
-      'via: 1.0 client-proxy\r\n\r\n';
-    const { responses } = await exchange(proxy.port, raw, { expectClose: false });
-    expect(responses.map((r) => r.status)).toEqual([200]);
-    const seen = upstream.requests.find((r) => r.headerLines.includes('x-request-id: spoof'))!;
-    expect(seen.requestLine).toBe('GET /fwd HTTP/1.1');
-    const expected = [
-      'host: t',
-      'connection: keep-alive',
-      ...forwardedHeaderLines('t', 'spoof').map((l) =>
-        l.startsWith('via:') ? 'via: 1.0 client-proxy, 1.1 roundguard' : l,
-      ),
-    ];
-    expect([...seen.headerLines].sort()).toEqual(expected.sort());
-    expect(seen.raw).not.toMatch(/evil|6\.6\.6\.6|7\.7\.7\.7|https|wss/);
-  });
-});
-
-describe('error bodies the proxy generates leak nothing', () => {
-  it('502, 503 and 504 bodies are only a code and a message', async () => {
-    const port = await closedPort();
-    const refused = await startProxy(['--upstream', `http://127.0.0.1:${port}`, ...NO_PROBES]);
-    const silent = await rawUpstream(() => undefined);
-    const slow = await startProxy(['--upstream', silent.url, '--headers-timeout', '300', ...NO_PROBES]);
-    try {
-      const first = await exchange(refused.port, 'GET /x HTTP/1.1\r\nhost: t\r\n\r\n', {
-        expectClose: false,
-      });
-      expect(first.responses.map((r) => r.status)).toEqual([502]);
-      expectCleanErrorBody(first.responses[0]!.body, 'UPSTREAM_ERROR');
-      const second = await exchange(refused.port, 'GET /x HTTP/1.1\r\nhost: t\r\n\r\n', {
-        expectClose: false,
-      });
-      expect(second.responses.map((r) => r.status)).toEqual([503]);
-      expectCleanErrorBody(second.responses[0]!.body, 'NO_HEALTHY_UPSTREAM');
-      const third = await exchange(slow.port, 'GET /x HTTP/1.1\r\nhost: t\r\n\r\n', { expectClose: false });
-      expect(third.responses.map((r) => r.status)).toEqual([504]);
-      expectCleanErrorBody(third.responses[0]!.body, 'UPSTREAM_TIMEOUT');
-    } finally {
-      await refused.stop();
-      await slow.stop();
-      await silent.close();
     }
   });
 });

@@ -1,0 +1,88 @@
+// The cluster primary role (`--workers N`, N > 1): runs the liveness checks and the admin server, forks
+// N workers that forward, and keeps them in step over IPC (worker-ipc.ts); forwards nothing itself. A
+// worker that dies is replaced; on SIGTERM / SIGINT every worker drains, then the primary stops.
+import cluster from 'node:cluster';
+import { once } from 'node:events';
+import { createAdminServer, type AdminSources } from './admin-server.js';
+import { startHealthChecks } from './health.js';
+import type { ProxyConfig } from './options.js';
+import { reload } from './reload.js';
+import {
+  createRuntime,
+  listen,
+  logListening,
+  onStopSignals,
+  stopped,
+  stopProbesAndAdmin,
+} from './runtime.js';
+import {
+  broadcastHealth,
+  targetsMessage,
+  WorkerQueries,
+  type ToPrimary,
+  type ToWorker,
+} from './worker-ipc.js';
+
+export async function runPrimary(config: ProxyConfig): Promise<void> {
+  const { logger, pools, ctx } = createRuntime(config, { role: 'primary' });
+  const queries = new WorkerQueries();
+  const checker = startHealthChecks(ctx);
+  broadcastHealth(ctx);
+  const sources: AdminSources = {
+    metricsText: () => queries.metricsText(ctx),
+    inFlight: () => queries.inFlight(),
+  };
+  const admin = createAdminServer(ctx, sources);
+  let stopping = false;
+  let listening: { port: number; address: string } | undefined;
+
+  const fork = () => {
+    const worker = cluster.fork();
+    worker.on('message', (message: ToPrimary) => {
+      if (queries.accept(message)) return;
+      if (message.t === 'markDown') ctx.balancer.markDown(message.key, message.reason);
+      else if (message.t === 'listening') {
+        listening ??= { port: message.port, address: message.address };
+        if (!onlineSent) onWorkerListening();
+      }
+    });
+    worker.on('online', () => worker.send(targetsMessage(ctx) satisfies ToWorker));
+    worker.on('exit', (code, signal) => {
+      if (stopping) return;
+      logger.error('worker exited; starting a new one', { worker_pid: worker.process.pid, code, signal });
+      fork();
+    });
+  };
+
+  let onlineSent = false;
+  let workersListening = 0;
+  const adminAddress = await listen(admin, config.adminPort, config.adminHost, logger);
+  const onWorkerListening = () => {
+    workersListening++;
+    if (workersListening < config.workers || listening === undefined) return;
+    onlineSent = true;
+    logListening(logger, config, listening, adminAddress, config.workers);
+  };
+  for (let i = 0; i < config.workers; i++) fork();
+
+  onStopSignals(async (signal) => {
+    stopping = true;
+    ctx.draining = true;
+    logger.info('draining', { signal, workers: config.workers, drain_timeout_ms: config.drainTimeout });
+    const workers = Object.values(cluster.workers ?? {}).filter((w) => w !== undefined);
+    await Promise.all(
+      workers.map((w) => {
+        const exited = once(w, 'exit');
+        w.process.kill('SIGTERM');
+        return exited;
+      }),
+    );
+    await stopProbesAndAdmin(checker, admin, pools);
+    await stopped(logger, signal);
+  });
+  process.on('SIGHUP', () => {
+    if (!reload(ctx, pools)) return;
+    for (const w of Object.values(cluster.workers ?? {}))
+      if (w?.isConnected()) w.send(targetsMessage(ctx) satisfies ToWorker);
+  });
+}

@@ -1,0 +1,118 @@
+// What every role of the proxy process builds and shares: the logger on fd 1, the metrics, one undici
+// pool per upstream, the balancer and the request path's context; and how a role listens, reports that
+// it listens, stops its shared parts and exits.
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Balancer, type HealthChecker } from '@roundguard/balancer';
+import { BatchedFdStream, createLogger, type Logger } from '@roundguard/logger';
+import { createMetrics, type ProxyMetrics } from '@roundguard/metrics';
+import type { ProxyConfig } from './options.js';
+import { ProxyContext } from './proxy-context.js';
+import { UpstreamPools, type Upstream } from './upstreams.js';
+
+export interface Runtime {
+  readonly logger: Logger;
+  readonly metrics: ProxyMetrics;
+  readonly pools: UpstreamPools;
+  readonly balancer: Balancer<Upstream>;
+  readonly ctx: ProxyContext;
+}
+
+/** Builds the runtime of one role; `logFields` go on every log record (e.g. `role`). */
+export function createRuntime(config: ProxyConfig, logFields: Record<string, unknown> = {}): Runtime {
+  // Access records are written to fd 1 with one write(2) per loop turn, not one per record. With several
+  // processes on one stdout, each write stays within PIPE_BUF and ends at a line end, so lines never mix.
+  const destination = new BatchedFdStream(1, config.workers > 1 ? { maxWriteBytes: 4096 } : {});
+  destination.on('error', () => undefined); // stdout went away (EPIPE): nowhere to report it; keep serving
+  process.on('exit', () => destination.flushSync());
+  const logger: Logger = createLogger({
+    format: config.logFormat,
+    level: config.logLevel,
+    name: 'roundguard',
+    fields: logFields,
+    destination,
+  });
+  const metrics = createMetrics();
+  const pools = new UpstreamPools(config, metrics);
+  const balancer = new Balancer<Upstream>(pools.build(config.upstreams).upstreams);
+  const ctx = new ProxyContext(balancer, metrics, logger, config);
+  process.on('uncaughtException', (err) => logger.error('uncaught exception', { err }));
+  process.on('unhandledRejection', (err) => logger.error('unhandled rejection', { err }));
+  return { logger, metrics, pools, balancer, ctx };
+}
+
+/** Writes out the buffered log lines, then exits. */
+export async function exit(logger: Logger, code: number): Promise<never> {
+  await logger.flush();
+  process.exit(code);
+}
+
+/** Listens, or logs `cannot listen` (e.g. the port is taken) and exits 1. */
+export async function listen(
+  server: Server,
+  port: number,
+  host: string,
+  logger: Logger,
+): Promise<AddressInfo> {
+  try {
+    server.listen(port, host);
+    await once(server, 'listening');
+    return server.address() as AddressInfo;
+  } catch (err) {
+    logger.error('cannot listen', { err });
+    return exit(logger, 1);
+  }
+}
+
+export function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/** The `listening` record; a supervisor may signal the process as soon as it reads it. */
+export function logListening(
+  logger: Logger,
+  config: ProxyConfig,
+  address: { readonly address: string; readonly port: number },
+  admin: AddressInfo,
+  workers: number,
+): void {
+  logger.info('listening', {
+    host: address.address,
+    port: address.port,
+    admin_host: admin.address,
+    admin_port: admin.port,
+    upstreams: config.upstreams.map((u) => u.url),
+    workers,
+    pid: process.pid,
+  });
+}
+
+/** Runs `stop` on the first SIGTERM or SIGINT; later ones are ignored while it runs. */
+export function onStopSignals(stop: (signal: string) => Promise<void>): void {
+  let stopping = false;
+  const handler = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    void stop(signal);
+  };
+  process.on('SIGTERM', handler);
+  process.on('SIGINT', handler);
+}
+
+/** Stops what the probing role owns: the liveness checks, the admin server, the upstream pools. */
+export async function stopProbesAndAdmin(
+  checker: HealthChecker<Upstream>,
+  admin: Server,
+  pools: UpstreamPools,
+): Promise<void> {
+  const closing = closeServer(admin);
+  admin.closeAllConnections();
+  await Promise.all([checker.stop(), closing, pools.closeAll(1000)]);
+}
+
+/** The role's last record, `stopped`, then exit 0. */
+export async function stopped(logger: Logger, signal: string): Promise<never> {
+  logger.info('stopped', { signal, pid: process.pid });
+  return exit(logger, 0);
+}
