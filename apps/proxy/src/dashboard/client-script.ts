@@ -57,7 +57,7 @@ export const DASHBOARD_JS = String.raw`(function () {
   }
 
   function show(kind, text) {
-    message.className = 'message ' + kind;
+    message.className = kind ? 'message ' + kind : 'message';
     message.textContent = text;
   }
 
@@ -153,7 +153,9 @@ export const DASHBOARD_JS = String.raw`(function () {
     weightButton.addEventListener('click', function () {
       setWeight(r);
     });
-    actions.append(weightLabel, weightButton);
+    var weightGroup = el('span', 'weight-group');
+    weightGroup.append(weightLabel, weightButton);
+    actions.append(weightGroup);
     actionsCell.append(actions);
     r.buttons = actions.querySelectorAll('button');
 
@@ -344,7 +346,7 @@ export const DASHBOARD_JS = String.raw`(function () {
       return;
     }
     writeToken(token);
-    show('ok', 'Token set for this tab.');
+    show('', '');
   });
   tokenClear.addEventListener('click', function () {
     writeToken('');

@@ -66,12 +66,12 @@ button:disabled { opacity: 0.55; cursor: progress; }
 .message.ok { color: var(--up); }
 .table-wrap { overflow-x: auto; -webkit-overflow-scrolling: touch; }
 table { width: 100%; border-collapse: collapse; }
-th, td { padding: 6px 10px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: middle; }
+th, td { padding: 6px 8px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: middle; }
 th { font-size: 12px; color: var(--muted); font-weight: 600; white-space: nowrap; background: var(--panel); }
 .col-num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 th:nth-child(n+3):nth-child(-n+8) { text-align: right; }
-.name { display: block; font-weight: 600; overflow-wrap: anywhere; }
-.url { display: block; color: var(--muted); font-size: 12px; overflow-wrap: anywhere; }
+.name { display: block; font-weight: 600; overflow-wrap: break-word; }
+.url { display: block; color: var(--muted); font-size: 12px; overflow-wrap: break-word; }
 .state {
   display: inline-block;
   padding: 1px 8px;
@@ -99,8 +99,10 @@ th:nth-child(n+3):nth-child(-n+8) { text-align: right; }
 .spark polyline { fill: none; stroke: var(--draining); stroke-width: 1.5; vector-effect: non-scaling-stroke; stroke-linejoin: round; }
 .row-down .spark polyline { stroke: var(--down); }
 body:not(.has-token) .col-actions { display: none; }
-.actions { display: flex; flex-wrap: wrap; align-items: center; gap: 4px; }
-.actions input { width: 5em; }
+.actions { display: flex; flex-wrap: nowrap; align-items: center; gap: 4px; }
+.actions button { padding: 2px 8px; font-size: 13px; }
+.weight-group { display: inline-flex; align-items: center; gap: 4px; white-space: nowrap; }
+.actions input { width: 4.5em; padding: 2px 4px; font-size: 13px; }
 .actions .weight-label { display: inline-flex; align-items: center; gap: 4px; margin-left: 4px; font-size: 12px; color: var(--muted); }
 @media (max-width: 720px) {
   main { padding: 12px; }
@@ -118,6 +120,8 @@ body:not(.has-token) .col-actions { display: none; }
   .probe-wrap { align-items: flex-end; }
   .spark { width: 140px; }
   body.has-token td.col-actions { display: block; padding-top: 8px; }
+  .actions { flex-wrap: wrap; }
+  .name, .url { overflow-wrap: anywhere; }
   td.col-actions::before { content: none; }
 }
 `;

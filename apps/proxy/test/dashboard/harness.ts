@@ -286,3 +286,74 @@ export function openEvents(url: string): Promise<EventReader> {
     });
   });
 }
+
+/**
+ * Probes `GET <url>/health` of every upstream not in `maint` every `intervalMs` (never overlapping), as
+ * the proxy's health checks do: a 200 puts an `up`/`down` upstream up, anything else puts it down;
+ * `draining` and `ejected` keep their state. Returns a stop function.
+ */
+export function startProber(upstreams: BenchUpstream[], intervalMs: number): () => void {
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const round = async (): Promise<void> => {
+    await Promise.all(
+      upstreams
+        .filter((u) => u.state !== 'maint')
+        .map(async (u) => {
+          let ok = false;
+          let result = 'ok';
+          let error: string | null = null;
+          try {
+            const res = await request(`${u.url}/health`, { timeoutMs: Math.min(1000, intervalMs) });
+            ok = res.status === 200;
+            if (!ok) {
+              result = 'bad_status';
+              error = `status ${res.status}`;
+            }
+          } catch (err) {
+            result = 'error';
+            error = (err as NodeJS.ErrnoException).code ?? String(err);
+          }
+          u.lastProbe = { at: new Date().toISOString(), ok, result, error };
+          if (u.state === 'up' || u.state === 'down') u.state = ok ? 'up' : 'down';
+        }),
+    );
+    if (!stopped) timer = setTimeout(() => void round(), intervalMs);
+  };
+  void round();
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+}
+
+/**
+ * Sends one real request every `everyMs` to each upstream that takes traffic (`up`), recording each in
+ * `history` and counting it in the upstream's `inFlight` while it runs; at most `maxRequests` in all.
+ * Returns a stop function that resolves once the last request is done.
+ */
+export function startTrafficLoop(
+  history: TrafficHistory,
+  upstreams: BenchUpstream[],
+  everyMs: number,
+  maxRequests: number,
+): () => Promise<void> {
+  let sent = 0;
+  const running = new Set<Promise<void>>();
+  const timer = setInterval(() => {
+    for (const u of upstreams) {
+      if (u.state !== 'up' || sent >= maxRequests) continue;
+      sent++;
+      u.inFlight++;
+      const p = sendTraffic(history, u.name, `${u.url}/work`, 1).finally(() => {
+        u.inFlight--;
+        running.delete(p);
+      });
+      running.add(p);
+    }
+  }, everyMs);
+  return async () => {
+    clearInterval(timer);
+    await Promise.all(running);
+  };
+}
