@@ -278,8 +278,13 @@ describe('setUpstreams with discovery URLs', () => {
     const { lb } = balanced({ upstreams: [fixed.url], healthCheck: { intervalMs: 40 } });
     lb.setUpstreams([fixed.url, `dns+http://one.test:${port}`]);
     await waitFor(() => lb.status().length === 2, 10_000, 'discovered');
-    expect(lb.status()[1]).toMatchObject({ name: `127.0.0.1:${port}`, state: 'down' });
+    // A probe every 40 ms may already have put it up by the time it is seen: it is up only once a
+    // good probe was recorded.
+    const joined = lb.status()[1];
+    expect(joined).toMatchObject({ name: `127.0.0.1:${port}` });
+    if (joined?.state !== 'down') expect(joined).toMatchObject({ state: 'up', lastProbeResult: 'ok' });
     await waitFor(() => lb.status()[1]?.state === 'up', 10_000, 'first good probe');
+    expect(lb.status()[1]).toMatchObject({ lastProbeResult: 'ok' });
     lb.setUpstreams([fixed.url]);
     await waitFor(() => lb.status().length === 1, 10_000, 'dropped');
     expect(lb.status()[0]?.name).toBe(fixed.name);
