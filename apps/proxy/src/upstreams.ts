@@ -126,12 +126,12 @@ export function createDispatcher(
       if (e.result === 'error')
         logger.warn('dns lookup failed; keeping the last known upstreams', {
           source: e.source,
-          name: e.name,
+          dns_name: e.name,
           type: e.type,
           error: e.error,
           upstreams: e.upstreams,
         });
-      else logger.debug('dns lookup', { source: e.source, name: e.name, result: e.result, ttl: e.ttl });
+      else logger.debug('dns lookup', { source: e.source, dns_name: e.name, result: e.result, ttl: e.ttl });
     });
   }
   if (role !== 'probes') {
@@ -139,7 +139,7 @@ export function createDispatcher(
       data(e.upstream).metrics.ejected();
       logger.warn('upstream ejected', {
         upstream: e.upstream.url,
-        name: e.upstream.name,
+        upstream_name: e.upstream.name,
         reason: e.reason,
         ejected_until: new Date(e.ejectedUntil).toISOString(),
         duration_ms: e.durationMs,
@@ -147,7 +147,11 @@ export function createDispatcher(
       });
     });
     lb.on('restored', (e) =>
-      logger.info('upstream restored', { upstream: e.upstream.url, name: e.upstream.name, reason: e.reason }),
+      logger.info('upstream restored', {
+        upstream: e.upstream.url,
+        upstream_name: e.upstream.name,
+        reason: e.reason,
+      }),
     );
     lb.on('retry', (e) => {
       data(e.upstream).metrics.retried();
@@ -165,9 +169,15 @@ export function createDispatcher(
   }
   if (role !== 'forward') {
     lb.on('down', (e) =>
-      logger.warn('upstream down', { upstream: e.upstream.url, name: e.upstream.name, reason: e.reason }),
+      logger.warn('upstream down', {
+        upstream: e.upstream.url,
+        upstream_name: e.upstream.name,
+        reason: e.reason,
+      }),
     );
-    lb.on('up', (e) => logger.info('upstream up', { upstream: e.upstream.url, name: e.upstream.name }));
+    lb.on('up', (e) =>
+      logger.info('upstream up', { upstream: e.upstream.url, upstream_name: e.upstream.name }),
+    );
   }
   return lb;
 }

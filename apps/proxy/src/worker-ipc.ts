@@ -135,7 +135,7 @@ export class ClusterUpstreams {
       this.#forced.delete(e.upstream.name);
       // The probe's own change (if any) is logged by the dispatcher's listeners; this one is ours.
       if (e.result === 'ok')
-        ctx.logger.info('upstream up', { upstream: e.upstream.url, name: e.upstream.name });
+        ctx.logger.info('upstream up', { upstream: e.upstream.url, upstream_name: e.upstream.name });
       this.#schedule();
     });
     lb.on('stateChange', () => this.#schedule());
@@ -158,7 +158,7 @@ export class ClusterUpstreams {
         this.#forced.set(message.name, { reason: message.reason, goodProbes: 0 });
         this.#ctx.logger.warn('upstream down', {
           upstream: status.url,
-          name: status.name,
+          upstream_name: status.name,
           reason: message.reason,
         });
         this.#schedule();
