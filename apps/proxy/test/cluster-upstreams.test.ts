@@ -43,7 +43,7 @@ it('reports an upstream ejected by a worker, with the requests and failures of e
   expect(typeof rb?.ejectedUntil).toBe('string');
   expect(rb?.failures).toBe(b.count);
   expect(rb?.requests).toBe(b.count);
-  expect((ra?.requests ?? 0) + (rb?.requests ?? 0)).toBe(sent);
+  expect(Number(ra?.requests) + Number(rb?.requests)).toBe(sent);
   expect(ra).toMatchObject({ state: 'up', ejectedUntil: null, failures: 0 });
   const { samples } = await getMetrics(proxy.adminUrl);
   expect(sumOf(samples, 'roundguard_upstream_state', { upstream: b.url, state: 'ejected' })).toBe(1);
