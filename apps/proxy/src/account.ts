@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import type { Outcome, UpstreamMetrics } from '@roundguard/metrics';
 import { logRequest } from './access-log.js';
 import type { ProxyContext } from './proxy-context.js';
-import type { UpstreamConnection } from './upstreams.js';
+import type { UpstreamData } from './upstreams.js';
 
 /** Who sent a request and what it asked for, as far as it is known (a {@link RequestHead} once read). */
 export interface RequestIdentity {
@@ -36,16 +36,22 @@ export interface EndedRequest {
   readonly ttfbMs: number | null;
 }
 
-function metricsOf(ctx: ProxyContext, upstream: UpstreamConnection | null): UpstreamMetrics {
+function metricsOf(ctx: ProxyContext, upstream: UpstreamData | null): UpstreamMetrics {
   return upstream === null ? ctx.noUpstream : upstream.metrics;
+}
+
+/** A request is being handled: counted in flight in the process (the drain waits for it). */
+export function requestArrived(ctx: ProxyContext): void {
+  ctx.inFlight++;
 }
 
 /**
  * A request is being handled: counted in flight (in the process, for the drain, and for `upstream`, or
- * `none` when it has none) until its {@link account}.
+ * `none` when it has none) until its {@link account}. An Exchange counts itself in stages instead: the
+ * process at once, its upstream once the dispatcher chose it, the upstream's gauge once it is sent.
  */
-export function requestStarted(ctx: ProxyContext, upstream: UpstreamConnection | null): void {
-  ctx.inFlight++;
+export function requestStarted(ctx: ProxyContext, upstream: UpstreamData | null): void {
+  requestArrived(ctx);
   if (upstream !== null) upstream.inFlight++;
   metricsOf(ctx, upstream).requestStarted();
 }
@@ -55,7 +61,7 @@ export function requestStarted(ctx: ProxyContext, upstream: UpstreamConnection |
  * time to first byte and failure reason) and the access log, with the same `upstream` word in both.
  * Call once per {@link requestStarted}, with the same `upstream`.
  */
-export function account(ctx: ProxyContext, upstream: UpstreamConnection | null, ended: EndedRequest): void {
+export function account(ctx: ProxyContext, upstream: UpstreamData | null, ended: EndedRequest): void {
   const durationMs = performance.now() - ended.head.startedAt;
   const metrics = metricsOf(ctx, upstream);
   if (upstream !== null) upstream.inFlight--;

@@ -5,6 +5,7 @@ import { metricsHandler } from '@roundguard/metrics';
 import { errorCode, parserErrorCode, rawErrorResponse, sendError } from './errors.js';
 import { responseInProgress } from './node-internals.js';
 import type { ProxyContext } from './proxy-context.js';
+import type { UpstreamState, UpstreamStatus } from '@roundguard/dispatcher';
 
 function sendJson(res: ServerResponse, status: number, value: unknown, head: boolean): void {
   const body = Buffer.from(JSON.stringify(value));
@@ -16,31 +17,83 @@ function sendJson(res: ServerResponse, status: number, value: unknown, head: boo
   res.end(head ? undefined : body);
 }
 
+/** One upstream in `GET /upstreams`. */
+export interface UpstreamReport {
+  readonly name: string;
+  readonly url: string;
+  readonly weight: number;
+  /** `up`, `down`, `ejected`, `draining` or `maint`. */
+  readonly state: UpstreamState;
+  /** Whether its health is good (probes pass, no connect failure keeps it out); `state` says if it is in rotation. */
+  readonly healthy: boolean;
+  readonly inFlight: number;
+  /** Requests sent to it (each retry on the upstream it went to). */
+  readonly requests: number;
+  /** Failed exchanges: connect errors, resets, timeouts, 5xx answers. */
+  readonly failures: number;
+  /** When its state last changed (ISO time). */
+  readonly since: string | null;
+  /** When it was last probed (ISO time). */
+  readonly lastProbe: string | null;
+  readonly lastError: string | null;
+  readonly consecutiveFailures: number;
+  /** End of its ejection by outlier detection (ISO time), or null. */
+  readonly ejectedUntil: string | null;
+  /** For a discovered upstream only: the `dns+` / `dnssrv+` URL that found it. */
+  readonly discoveredFrom?: string;
+}
+
+const iso = (ms: number | null | undefined): string | null =>
+  ms === null || ms === undefined ? null : new Date(ms).toISOString();
+
+/** The report of one upstream from the dispatcher's status of it (and, in a cluster, the workers' counts). */
+export function upstreamReport(
+  s: UpstreamStatus,
+  since: number | null,
+  counts: { inFlight: number; requests: number; failures: number; consecutiveFailures: number } = s,
+  state: UpstreamState = s.state,
+  ejectedUntil: number | null = s.ejectedUntil,
+): UpstreamReport {
+  return {
+    name: s.name,
+    url: s.url,
+    weight: s.weight,
+    state,
+    healthy: s.healthy,
+    inFlight: counts.inFlight,
+    requests: counts.requests,
+    failures: counts.failures,
+    since: iso(since),
+    lastProbe: iso(s.lastProbeAt),
+    lastError: s.lastError,
+    consecutiveFailures: counts.consecutiveFailures,
+    ejectedUntil: iso(ejectedUntil),
+    ...(s.discoveredFrom === null ? {} : { discoveredFrom: s.discoveredFrom }),
+  };
+}
+
+/** `/upstreams` of a process that forwards itself: its dispatcher's view. */
+export function ownUpstreams(ctx: ProxyContext): UpstreamReport[] {
+  const handles = ctx.dispatcher.upstreams();
+  return ctx.dispatcher.status().map((s, i) => upstreamReport(s, handles[i]?.data?.since ?? null));
+}
+
+/** How many upstreams can take a request now (in state `up` with a weight above 0). */
+export function pickableCount(reports: readonly Pick<UpstreamReport, 'state' | 'weight'>[]): number {
+  let n = 0;
+  for (const r of reports) if (r.state === 'up' && r.weight > 0) n++;
+  return n;
+}
+
 /**
  * Where the admin server gets what lives in other processes (cluster mode): the merged exposition and
- * the in-flight counts. Without them it reads this process' own registry and counters.
+ * the upstreams as the workers see them. Without them it reads this process' own registry and dispatcher.
  */
 export interface AdminSources {
   metricsText?: () => Promise<{ contentType: string; body: string }>;
-  inFlight?: () => Promise<Map<string, number>>;
-}
-
-/** `/upstreams`: each upstream's url, weight, health, in-flight count and last probe. */
-export function upstreamsReport(ctx: ProxyContext, inFlight?: Map<string, number>): unknown[] {
-  const byKey = new Map(ctx.balancer.status().map((s) => [s.key, s]));
-  return ctx.balancer.targets().map((u) => {
-    const s = byKey.get(u.key);
-    return {
-      url: u.url,
-      weight: u.weight,
-      healthy: s?.healthy ?? false,
-      inFlight: inFlight?.get(u.url) ?? u.conn.inFlight,
-      since: s ? new Date(s.since).toISOString() : null,
-      lastProbe: s?.lastProbeAt ? new Date(s.lastProbeAt).toISOString() : null,
-      lastError: s?.lastError ?? null,
-      consecutiveFailures: s?.consecutiveFailures ?? 0,
-    };
-  });
+  upstreams?: () => Promise<UpstreamReport[]>;
+  /** Upstreams that can take a request now (for `/readyz`). */
+  pickable?: () => number;
 }
 
 export function createAdminServer(ctx: ProxyContext, sources: AdminSources = {}): Server {
@@ -84,7 +137,7 @@ export function createAdminServer(ctx: ProxyContext, sources: AdminSources = {})
         case '/healthz':
           return sendJson(res, 200, { status: 'ok' }, head);
         case '/readyz': {
-          const healthy = ctx.balancer.healthyCount;
+          const healthy = sources.pickable?.() ?? pickableCount(ctx.dispatcher.status());
           const ready = healthy > 0 && !ctx.draining;
           return sendJson(
             res,
@@ -97,11 +150,9 @@ export function createAdminServer(ctx: ProxyContext, sources: AdminSources = {})
           );
         }
         default:
-          if (sources.inFlight === undefined)
-            return sendJson(res, 200, { upstreams: upstreamsReport(ctx) }, head);
-          void sources
-            .inFlight()
-            .then((counts) => sendJson(res, 200, { upstreams: upstreamsReport(ctx, counts) }, head));
+          if (sources.upstreams === undefined)
+            return sendJson(res, 200, { upstreams: ownUpstreams(ctx) }, head);
+          void sources.upstreams().then((upstreams) => sendJson(res, 200, { upstreams }, head));
           return;
       }
     },

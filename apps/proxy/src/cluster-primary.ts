@@ -1,10 +1,10 @@
-// The cluster primary role (`--workers N`, N > 1): runs the liveness checks and the admin server, forks
-// N workers that forward, and keeps them in step over IPC (worker-ipc.ts); forwards nothing itself. A
-// worker that dies is replaced; on SIGTERM / SIGINT every worker drains, then the primary stops.
+// The cluster primary role (`--workers N`, N > 1): runs the health checks and DNS discovery (a dispatcher
+// that forwards nothing) and the admin server, forks N workers that forward, and keeps them in step over
+// IPC (worker-ipc.ts). A worker that dies is replaced; on SIGTERM / SIGINT every worker drains, then the
+// primary stops.
 import cluster from 'node:cluster';
 import { once } from 'node:events';
 import { createAdminServer, type AdminSources } from './admin-server.js';
-import { startHealthChecks } from './health.js';
 import type { ProxyConfig } from './options.js';
 import { reload } from './reload.js';
 import {
@@ -15,22 +15,16 @@ import {
   stopped,
   stopProbesAndAdmin,
 } from './runtime.js';
-import {
-  broadcastHealth,
-  targetsMessage,
-  WorkerQueries,
-  type ToPrimary,
-  type ToWorker,
-} from './worker-ipc.js';
+import { ClusterUpstreams, WorkerQueries, type ToPrimary, type ToWorker } from './worker-ipc.js';
 
 export async function runPrimary(config: ProxyConfig): Promise<void> {
-  const { logger, pools, ctx } = createRuntime(config, { role: 'primary' });
+  const { logger, dispatcher, ctx } = createRuntime(config, 'probes', { role: 'primary' });
   const queries = new WorkerQueries();
-  const checker = startHealthChecks(ctx);
-  broadcastHealth(ctx);
+  const upstreams = new ClusterUpstreams(ctx);
   const sources: AdminSources = {
     metricsText: () => queries.metricsText(ctx),
-    inFlight: () => queries.inFlight(),
+    upstreams: () => upstreams.report(queries),
+    pickable: () => upstreams.pickable(),
   };
   const admin = createAdminServer(ctx, sources);
   let stopping = false;
@@ -39,15 +33,15 @@ export async function runPrimary(config: ProxyConfig): Promise<void> {
   const fork = () => {
     const worker = cluster.fork();
     worker.on('message', (message: ToPrimary) => {
-      if (queries.accept(message)) return;
-      if (message.t === 'markDown') ctx.balancer.markDown(message.key, message.reason);
+      if (queries.accept(message) || upstreams.accept(worker, message)) return;
+      if (message.t === 'targets?') worker.send(upstreams.targetsMessage() satisfies ToWorker);
       else if (message.t === 'listening') {
         listening ??= { port: message.port, address: message.address };
         if (!onlineSent) onWorkerListening();
       }
     });
-    worker.on('online', () => worker.send(targetsMessage(ctx) satisfies ToWorker));
     worker.on('exit', (code, signal) => {
+      upstreams.workerExited(worker);
       if (stopping) return;
       logger.error('worker exited; starting a new one', { worker_pid: worker.process.pid, code, signal });
       fork();
@@ -77,12 +71,9 @@ export async function runPrimary(config: ProxyConfig): Promise<void> {
         return exited;
       }),
     );
-    await stopProbesAndAdmin(checker, admin, pools);
+    await stopProbesAndAdmin(admin, dispatcher);
     await stopped(logger, signal);
   });
-  process.on('SIGHUP', () => {
-    if (!reload(ctx, pools)) return;
-    for (const w of Object.values(cluster.workers ?? {}))
-      if (w?.isConnected()) w.send(targetsMessage(ctx) satisfies ToWorker);
-  });
+  // The new set reaches the workers as the primary's dispatcher takes it in (ClusterUpstreams).
+  process.on('SIGHUP', () => void reload(ctx));
 }

@@ -1,6 +1,6 @@
 // The one place where failures become HTTP answers: every error code the proxy answers with, its status,
 // how upstream failures (undici and socket errors) map to 502 / 504, to a metric reason, to an outcome
-// and to passive removal from rotation, and how the HTTP parser's errors on a client connection map to
+// and whether it was a connect failure (the dispatcher takes such an upstream out itself), and how the HTTP parser's errors on a client connection map to
 // 400 / 408 / 431 / 501 / 505 (for the proxy and the admin listener alike).
 import type { ServerResponse } from 'node:http';
 
@@ -121,6 +121,9 @@ export class InvalidUpstreamResponseError extends Error {
   }
 }
 
+/** The `code` of the dispatcher's error when no upstream can take a request (answered 503). */
+export const NO_HEALTHY_UPSTREAM_ERROR = 'ERR_NO_HEALTHY_UPSTREAM';
+
 /** How one upstream failure is answered and accounted. */
 export interface UpstreamFailure {
   /** The answer when no response byte was sent yet. */
@@ -129,7 +132,7 @@ export interface UpstreamFailure {
   readonly outcome: 'upstream_error' | 'timeout';
   /** The `reason` label of `roundguard_upstream_errors_total` (an error code, bounded). */
   readonly reason: string;
-  /** The upstream could not be reached at all: take it out of rotation until its next good probe. */
+  /** The upstream could not be reached at all (the dispatcher takes it out of rotation). */
   readonly connectFailure: boolean;
 }
 

@@ -2,18 +2,20 @@
 // response, with back-pressure both ways, and has it accounted exactly once (account.ts).
 //
 // Hot path notes: the Exchange and the request head are the only objects of our own per request besides
-// the header arrays; listeners on `req` and `res` are module-level functions that find the exchange
-// through a symbol (no closure per request); undici's legacy handler interface hands raw header Buffers
-// straight to us.
+// the header arrays (the dispatcher adds one wrapper of its own); listeners on `req` and `res` are
+// module-level functions that find the exchange through a symbol (no closure per request); undici's
+// legacy handler interface hands raw header Buffers straight to us; the upstream's metrics and in-flight
+// count come with it in `onUpstream` (its `data` slot), so nothing is looked up per request.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Outcome } from '@roundguard/metrics';
-import { account, requestStarted, type EndedRequest } from './account.js';
+import { account, requestArrived, type EndedRequest } from './account.js';
 import {
   classifyUpstreamError,
   ClientAbortError,
   errorCode,
   InvalidUpstreamResponseError,
+  NO_HEALTHY_UPSTREAM_ERROR,
   sendError,
   STATUS,
 } from './errors.js';
@@ -22,7 +24,7 @@ import { lingerAfterResponse } from './node-internals.js';
 import type { ProxyContext } from './proxy-context.js';
 import { readSmallBody, SMALL_BODY_LIMIT, type BodyReader } from './request-body.js';
 import type { RequestHead } from './request-head.js';
-import type { Upstream } from './upstreams.js';
+import { dataOf, type ProxyUpstream, type UpstreamData } from './upstreams.js';
 
 export const kExchange = Symbol('roundguard.exchange');
 
@@ -60,18 +62,22 @@ function onResDrain(this: ResWithExchange): void {
 export const RESPONSE_BUFFER_LIMIT = 64 * 1024;
 
 /**
- * The upstream of an exchange is known when it is made (the listener picked it). Two places depend on
- * it: {@link Exchange.send}, the one dispatch call, and the accounting (`requestStarted` in the
- * constructor, `account` in `finish`), both under `upstream`; a dispatcher that picks the upstream
- * itself would set it in between.
+ * The upstream of an exchange is chosen by the dispatcher during {@link Exchange.send}, which tells it
+ * through {@link Exchange.onUpstream} (again with the next one when a request that could not connect is
+ * retried). The request is counted in flight for the process from the start, for its upstream from
+ * then on, and accounted under that upstream (`none` when it got none) in `finish`.
  */
 export class Exchange implements EndedRequest, BodyReader {
   readonly ctx: ProxyContext;
   readonly req: IncomingMessage;
   readonly res: ResWithExchange;
   readonly head: RequestHead;
-  /** The upstream serving this request (the one dispatched to, and the one it is accounted under). */
-  readonly upstream: Upstream;
+  /** The upstream serving this request: null until the dispatcher chose one. */
+  upstream: ProxyUpstream | null = null;
+  /** Its `data` (metrics, in-flight count). */
+  upstreamData: UpstreamData | null = null;
+  /** Whether the upstream's in-flight gauge counts this request (from its connection on: no retry then). */
+  metered = false;
   state = State.AwaitingHeaders;
   /** Chunks of a small body being read before dispatch (see request-body.ts). */
   bodyChunks: Buffer[] | null = null;
@@ -93,21 +99,14 @@ export class Exchange implements EndedRequest, BodyReader {
   abortUpstream: ((err: Error) => void) | null = null;
   resumeUpstream: (() => void) | null = null;
 
-  constructor(
-    ctx: ProxyContext,
-    req: IncomingMessage,
-    res: ServerResponse,
-    upstream: Upstream,
-    head: RequestHead,
-  ) {
+  constructor(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse, head: RequestHead) {
     this.ctx = ctx;
     this.req = req;
     this.res = res;
     this.head = head;
-    this.upstream = upstream;
     this.res[kExchange] = this;
     res.on('close', onResClose);
-    requestStarted(ctx, upstream.conn);
+    requestArrived(ctx);
   }
 
   /**
@@ -129,13 +128,13 @@ export class Exchange implements EndedRequest, BodyReader {
   }
 
   /**
-   * The one dispatch call: hands the request to the upstream's pool, with this exchange as the handler
-   * that streams the answer back.
+   * The one dispatch call: hands the request to the dispatcher, which picks its upstream, with this
+   * exchange as the handler that streams the answer back.
    */
   send(body: Buffer | IncomingMessage | null): void {
     this.dispatched = true;
     const head = this.head;
-    this.upstream.conn.pool.dispatch(
+    this.ctx.dispatcher.dispatch(
       {
         path: head.target as string,
         method: head.method,
@@ -146,9 +145,24 @@ export class Exchange implements EndedRequest, BodyReader {
     );
   }
 
-  // --- undici DispatchHandler (legacy interface: raw header Buffers, boolean back-pressure) ---
+  // --- the dispatcher's hook, then undici DispatchHandler (legacy interface: raw header Buffers,
+  // boolean back-pressure) ---
+
+  /** The dispatcher chose `upstream` (again on a retry: the request moves to the next one). */
+  onUpstream(upstream: ProxyUpstream): void {
+    const data = upstream.data ?? dataOf(upstream, this.ctx.metrics);
+    if (this.upstreamData !== null) this.upstreamData.inFlight--;
+    data.inFlight++;
+    this.upstream = upstream;
+    this.upstreamData = data;
+  }
 
   onConnect(abort: (err?: Error) => void): void {
+    // Written to a connection from now on: it stays with this upstream (retries happen only before).
+    if (!this.metered && this.upstreamData !== null) {
+      this.metered = true;
+      this.upstreamData.metrics.requestStarted();
+    }
     this.abortUpstream = abort;
     if (this.pendingAbort !== null) abort(this.pendingAbort);
   }
@@ -219,8 +233,15 @@ export class Exchange implements EndedRequest, BodyReader {
       this.finish(CLIENT_CLOSED_REQUEST, 'client_abort', code);
       return;
     }
+    if (this.upstream === null && code === NO_HEALTHY_UPSTREAM_ERROR) {
+      // Delivered during dispatch: no upstream can take it (the dispatcher decides, at once).
+      const headers = this.errorHeaders();
+      headers.push('retry-after', this.ctx.retryAfter);
+      this.bytesOut = sendError(this.res, 'NO_HEALTHY_UPSTREAM', headers, this.closeAfter());
+      this.finish(STATUS.NO_HEALTHY_UPSTREAM, 'no_upstream', 'NO_HEALTHY_UPSTREAM');
+      return;
+    }
     const failure = classifyUpstreamError(err);
-    if (failure.connectFailure) this.ctx.balancer.markDown(this.upstream.key, failure.reason);
     if (this.state === State.AwaitingHeaders) {
       this.bytesOut = sendError(this.res, failure.code, this.errorHeaders(), this.closeAfter());
       this.finish(failure.status, failure.outcome, failure.reason);
@@ -291,6 +312,10 @@ export class Exchange implements EndedRequest, BodyReader {
     this.status = status;
     this.outcome = outcome;
     this.errorCode = error;
-    account(this.ctx, this.upstream.conn, this);
+    const data = this.upstreamData;
+    // Ended before it was written to a connection: counted in flight just now (under `none` when it got
+    // no upstream), so that the gauge's +1 and -1 stay paired.
+    if (!this.metered) (data === null ? this.ctx.noUpstream : data.metrics).requestStarted();
+    account(this.ctx, data, this);
   }
 }

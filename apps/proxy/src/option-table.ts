@@ -2,7 +2,7 @@
 // the environment, the config file, --help and the README's options table all come from these rows.
 import { listOption, option } from './option-engine.js';
 import { integer, oneOf, text } from './option-values.js';
-import { duplicateUpstream, parseUpstream } from './upstream-option.js';
+import { duplicateUpstream, parseDnsServer, parseUpstream } from './upstream-option.js';
 
 export type LogFormatOption = 'json' | 'pretty' | 'auto';
 export type LogLevelOption = 'error' | 'warn' | 'info' | 'debug';
@@ -12,6 +12,7 @@ const MAX_MS = 2 ** 31 - 1;
 
 const port = integer(0, 65535);
 const ms = integer(1, MAX_MS, `a number of milliseconds from 1 to ${MAX_MS}`);
+const count = integer(1, 1_000_000, 'an integer from 1 to 1000000');
 const address = text('a host name or IP address', (s) => s !== '' && !/[\s\0]/.test(s));
 
 export const PROXY_OPTIONS = [
@@ -53,8 +54,8 @@ export const PROXY_OPTIONS = [
     default: [],
     parse: parseUpstream,
     check: duplicateUpstream,
-    help: 'upstream base URL http://host:port',
-    doc: 'upstream base URL `http://host:port` (or `https://`); no path, query or credentials; duplicates are refused',
+    help: 'upstream base URL http://host:port, or dns+http://NAME:PORT, dnssrv+http://_SERVICE._tcp.NAME',
+    doc: 'upstream base URL `http://host:port` (or `https://`); no path, query or credentials; duplicates are refused. `dns+http://NAME:PORT`: one upstream per A/AAAA address of NAME; `dnssrv+http://_SERVICE._tcp.NAME`: one per SRV record (see below)',
   }),
   option({
     key: 'adminPort',
@@ -98,6 +99,76 @@ export const PROXY_OPTIONS = [
     default: 1000,
     parse: ms,
     help: 'a probe with no 200 answer by then counts as failed',
+  }),
+  option({
+    key: 'healthRise',
+    flag: '--health-rise',
+    placeholder: 'N',
+    default: 1,
+    parse: count,
+    help: 'good probes in a row that bring a down upstream back',
+  }),
+  option({
+    key: 'healthFall',
+    flag: '--health-fall',
+    placeholder: 'N',
+    default: 1,
+    parse: count,
+    help: 'failed probes in a row that take an upstream down',
+  }),
+  option({
+    key: 'ejectAfter',
+    flag: '--eject-after',
+    placeholder: 'N',
+    default: 5,
+    parse: integer(0, 1_000_000),
+    help: 'outlier detection: failed exchanges in a row that eject an upstream, 0 = off',
+    doc: 'outlier detection: failed exchanges in a row with one upstream (connect error, reset, timeout, 5xx answer) that eject it (0 = off)',
+  }),
+  option({
+    key: 'ejectTime',
+    flag: '--eject-time',
+    placeholder: 'MS',
+    default: 30000,
+    parse: ms,
+    help: 'first ejection time; x the ejection count, at most 10 x',
+    doc: 'first ejection time (x the ejection count, at most 10 x); without health checks also how long a connect failure keeps an upstream out',
+  }),
+  option({
+    key: 'ejectMaxPercent',
+    flag: '--eject-max-percent',
+    placeholder: 'P',
+    default: 50,
+    parse: integer(0, 100),
+    help: 'at most this share of upstreams ejected by outlier detection at once',
+    doc: 'at most this share (0 to 100) of upstreams ejected by outlier detection at once (one may always be)',
+  }),
+  option({
+    key: 'retries',
+    flag: '--retries',
+    placeholder: 'N',
+    default: 0,
+    parse: integer(0, 100),
+    help: 'extra tries on another upstream for requests that provably reached none',
+    doc: 'extra tries, each on another upstream, for a request that provably reached none (its connection failed before any byte of it was sent); 0 = every request is sent once',
+  }),
+  option({
+    key: 'dnsRefresh',
+    flag: '--dns-refresh',
+    placeholder: 'MS',
+    default: 5000,
+    parse: ms,
+    help: 're-resolution interval for dns+ / dnssrv+ upstreams',
+  }),
+  listOption({
+    key: 'dnsServers',
+    flag: '--dns-server',
+    placeholder: 'HOST:PORT',
+    default: [],
+    defaultText: "the system's",
+    parse: parseDnsServer,
+    help: "DNS server for discovery (repeatable); default: the system's",
+    doc: 'DNS server for discovery, an IP address with an optional port (`127.0.0.1:5353`, `[::1]:53`); repeatable',
   }),
   option({
     key: 'connectTimeout',

@@ -32,6 +32,22 @@ export interface ProxyConfig {
   readonly healthInterval: number;
   /** Milliseconds a probe may take before it counts as failed (`--health-timeout`). */
   readonly healthTimeout: number;
+  /** Good probes in a row that bring a down upstream back (`--health-rise`). */
+  readonly healthRise: number;
+  /** Failed probes in a row that take an upstream down (`--health-fall`). */
+  readonly healthFall: number;
+  /** Failed exchanges in a row that eject an upstream; 0 turns outlier detection off (`--eject-after`). */
+  readonly ejectAfter: number;
+  /** First ejection time in milliseconds, multiplied by the ejection count up to 10 x (`--eject-time`). */
+  readonly ejectTime: number;
+  /** Largest share (0-100) of the upstreams ejected by outlier detection at once (`--eject-max-percent`). */
+  readonly ejectMaxPercent: number;
+  /** Extra tries on another upstream for requests that provably reached none (`--retries`). */
+  readonly retries: number;
+  /** Milliseconds between two lookups of each `dns+` / `dnssrv+` upstream (`--dns-refresh`). */
+  readonly dnsRefresh: number;
+  /** DNS servers for discovery; empty: the system's (`--dns-server`). */
+  readonly dnsServers: readonly string[];
   /** Milliseconds to connect to an upstream, then 502 and the upstream leaves rotation (`--connect-timeout`). */
   readonly connectTimeout: number;
   /** Milliseconds for an upstream to send its response headers, then 504 (`--headers-timeout`). */

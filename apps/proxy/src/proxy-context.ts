@@ -1,17 +1,21 @@
-// State shared by the proxy's request path: the balancer, metrics, logger, settings and drain state.
-import type { Balancer } from '@roundguard/balancer';
+// State shared by the proxy's request path: the dispatcher, metrics, logger, settings and drain state.
 import type { Logger } from '@roundguard/logger';
 import { NO_UPSTREAM, type ProxyMetrics, type UpstreamMetrics } from '@roundguard/metrics';
-import type { ProxyConfig } from './options.js';
-import type { Upstream } from './upstreams.js';
+import type { ProxyConfig, UpstreamConfig } from './options.js';
+import type { ProxyDispatcher } from './upstreams.js';
 
 export class ProxyContext {
-  readonly balancer: Balancer<Upstream>;
+  /** Picks the upstream of each request and forwards it (one per process). */
+  readonly dispatcher: ProxyDispatcher;
   readonly metrics: ProxyMetrics;
   /** Metrics for requests that got no upstream (none healthy, or rejected before balancing). */
   readonly noUpstream: UpstreamMetrics;
   readonly logger: Logger;
   readonly config: ProxyConfig;
+  /** `Retry-After` of a 503 NO_HEALTHY_UPSTREAM: one probe interval, in whole seconds. */
+  readonly retryAfter: string;
+  /** The configured upstreams (URLs as given, discovery URLs included): the config's, then a reload's. */
+  upstreams: readonly UpstreamConfig[];
   /** Set on SIGTERM/SIGINT: answers carry `Connection: close`. */
   draining = false;
   /** Requests being forwarded right now. */
@@ -19,11 +23,13 @@ export class ProxyContext {
   /** Called whenever `inFlight` drops to 0 (the drain waits on it). */
   onIdle: () => void = () => undefined;
 
-  constructor(balancer: Balancer<Upstream>, metrics: ProxyMetrics, logger: Logger, config: ProxyConfig) {
-    this.balancer = balancer;
+  constructor(dispatcher: ProxyDispatcher, metrics: ProxyMetrics, logger: Logger, config: ProxyConfig) {
+    this.dispatcher = dispatcher;
     this.metrics = metrics;
     this.noUpstream = metrics.upstream(NO_UPSTREAM);
     this.logger = logger;
     this.config = config;
+    this.upstreams = config.upstreams;
+    this.retryAfter = String(Math.max(1, Math.ceil(config.healthInterval / 1000)));
   }
 }

@@ -1,6 +1,7 @@
-// The client-facing HTTP listener. Each request goes one way: its head is read once, validated, an
-// upstream is picked, and an Exchange forwards it; what is refused or finds no upstream is answered by
-// refusal.ts, what the parser cannot read by client-errors.ts. Every way ends in account.ts.
+// The client-facing HTTP listener. Each request goes one way: its head is read once, validated, and an
+// Exchange forwards it through the dispatcher (which picks the upstream, or answers that none can take
+// it); what is refused is answered by refusal.ts, what the parser cannot read by client-errors.ts.
+// Every way ends in account.ts.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -32,9 +33,7 @@ export function createProxyServer(ctx: ProxyContext): Server {
     const head = readRequestHead(req, performance.now());
     const invalid = validate(head);
     if (invalid !== undefined) return refuse(ctx, req, res, head, invalid);
-    const upstream = ctx.balancer.pick();
-    if (upstream === undefined) return refuse(ctx, req, res, head, 'NO_HEALTHY_UPSTREAM');
-    const exchange = new Exchange(ctx, req, res, upstream, head);
+    const exchange = new Exchange(ctx, req, res, head);
     if (head.bodyLength !== 0 && !req.complete) {
       req.setTimeout(clientTimeout, onRequestBodyTimeout);
       req.once('end', onRequestEnd);

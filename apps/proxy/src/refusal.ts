@@ -1,6 +1,6 @@
-// Requests the proxy answers itself instead of forwarding them: refused ones (4xx, or 501 / 505 for what
-// it does not support), CONNECT, and those that find no healthy upstream (503). Each is answered with a
-// JSON error and accounted under `none` like any other request.
+// Requests the proxy refuses instead of forwarding them (4xx, or 501 / 505 for what it does not
+// support), and CONNECT. Each is answered with a JSON error and accounted under `none` like any other
+// request. (A request that finds no healthy upstream is answered by its Exchange: the dispatcher decides.)
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { account, requestStarted } from './account.js';
@@ -29,10 +29,7 @@ export function markRefused(socket: Socket): void {
   (socket as RefusableSocket)[kRefused] = true;
 }
 
-/**
- * Answers `code` for a request that is not forwarded: outcome `no_upstream` when no upstream is in
- * rotation, `rejected` when the proxy refuses the request itself.
- */
+/** Answers `code` for a request the proxy refuses itself (outcome `rejected`). */
 export function refuse(
   ctx: ProxyContext,
   req: IncomingMessage,
@@ -42,19 +39,15 @@ export function refuse(
 ): void {
   requestStarted(ctx, null);
   const headers = ['x-request-id', head.requestId, 'via', VIA];
-  const noUpstream = code === 'NO_HEALTHY_UPSTREAM';
-  if (noUpstream)
-    headers.push('retry-after', String(Math.max(1, Math.ceil(ctx.config.healthInterval / 1000))));
   // The body (if any) is not read: close the connection after the answer rather than read it through;
   // in stages when the client may still be sending it.
-  const close = ctx.draining || !req.complete || !noUpstream;
-  if (close && !noUpstream) markRefused(req.socket);
+  markRefused(req.socket);
   if (!req.complete) lingerAfterResponse(req);
-  const bytesOut = sendError(res, code, headers, close);
+  const bytesOut = sendError(res, code, headers, true);
   account(ctx, null, {
     head,
     status: STATUS[code],
-    outcome: noUpstream ? 'no_upstream' : 'rejected',
+    outcome: 'rejected',
     errorCode: code,
     bytesIn: 0,
     bytesOut,

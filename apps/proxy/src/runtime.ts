@@ -1,26 +1,31 @@
-// What every role of the proxy process builds and shares: the logger on fd 1, the metrics, one undici
-// pool per upstream, the balancer and the request path's context; and how a role listens, reports that
-// it listens, stops its shared parts and exits.
+// What every role of the proxy process builds and shares: the logger on fd 1, the metrics, the
+// dispatcher (one per process) and the request path's context; and how a role listens, reports that it
+// listens, stops its shared parts and exits.
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Balancer, type HealthChecker } from '@roundguard/balancer';
 import { BatchedFdStream, createLogger, type Logger } from '@roundguard/logger';
 import { createMetrics, type ProxyMetrics } from '@roundguard/metrics';
 import type { ProxyConfig } from './options.js';
 import { ProxyContext } from './proxy-context.js';
-import { UpstreamPools, type Upstream } from './upstreams.js';
+import { createDispatcher, type DispatcherRole, type ProxyDispatcher } from './upstreams.js';
 
 export interface Runtime {
   readonly logger: Logger;
   readonly metrics: ProxyMetrics;
-  readonly pools: UpstreamPools;
-  readonly balancer: Balancer<Upstream>;
+  readonly dispatcher: ProxyDispatcher;
   readonly ctx: ProxyContext;
 }
 
-/** Builds the runtime of one role; `logFields` go on every log record (e.g. `role`). */
-export function createRuntime(config: ProxyConfig, logFields: Record<string, unknown> = {}): Runtime {
+/**
+ * Builds the runtime of one role; `logFields` go on every log record (e.g. `role`). A cluster worker's
+ * dispatcher starts with no upstream: the primary sends the set.
+ */
+export function createRuntime(
+  config: ProxyConfig,
+  role: DispatcherRole,
+  logFields: Record<string, unknown> = {},
+): Runtime {
   // Access records are written to fd 1 with one write(2) per loop turn, not one per record. With several
   // processes on one stdout, each write stays within PIPE_BUF and ends at a line end, so lines never mix.
   const destination = new BatchedFdStream(1, config.workers > 1 ? { maxWriteBytes: 4096 } : {});
@@ -34,12 +39,17 @@ export function createRuntime(config: ProxyConfig, logFields: Record<string, unk
     destination,
   });
   const metrics = createMetrics();
-  const pools = new UpstreamPools(config, metrics);
-  const balancer = new Balancer<Upstream>(pools.build(config.upstreams).upstreams);
-  const ctx = new ProxyContext(balancer, metrics, logger, config);
+  const dispatcher = createDispatcher(
+    config,
+    metrics,
+    logger,
+    role,
+    role === 'forward' ? [] : config.upstreams,
+  );
+  const ctx = new ProxyContext(dispatcher, metrics, logger, config);
   process.on('uncaughtException', (err) => logger.error('uncaught exception', { err }));
   process.on('unhandledRejection', (err) => logger.error('unhandled rejection', { err }));
-  return { logger, metrics, pools, balancer, ctx };
+  return { logger, metrics, dispatcher, ctx };
 }
 
 /** Writes out the buffered log lines, then exits. */
@@ -100,15 +110,22 @@ export function onStopSignals(stop: (signal: string) => Promise<void>): void {
   process.on('SIGINT', handler);
 }
 
-/** Stops what the probing role owns: the liveness checks, the admin server, the upstream pools. */
-export async function stopProbesAndAdmin(
-  checker: HealthChecker<Upstream>,
-  admin: Server,
-  pools: UpstreamPools,
-): Promise<void> {
+/**
+ * Closes the dispatcher once the drain is over: probes and lookups stop, what is still in flight may
+ * finish for `graceMs`, then its connections are closed by force.
+ */
+export async function closeDispatcher(dispatcher: ProxyDispatcher, graceMs = 1000): Promise<void> {
+  const timer = setTimeout(() => void dispatcher.destroy(null).catch(() => undefined), graceMs);
+  timer.unref();
+  await dispatcher.close().catch(() => undefined);
+  clearTimeout(timer);
+}
+
+/** Stops what the probing role owns: the admin server and the dispatcher (its probes, its pools). */
+export async function stopProbesAndAdmin(admin: Server, dispatcher: ProxyDispatcher): Promise<void> {
   const closing = closeServer(admin);
   admin.closeAllConnections();
-  await Promise.all([checker.stop(), closing, pools.closeAll(1000)]);
+  await Promise.all([closing, closeDispatcher(dispatcher)]);
 }
 
 /** The role's last record, `stopped`, then exit 0. */

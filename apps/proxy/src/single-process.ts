@@ -1,7 +1,6 @@
 // The single-process role (`--workers 1`, the default): forwards, probes, serves the admin endpoints.
 import { createAdminServer } from './admin-server.js';
 import { drainProxy, trackConnections } from './drain.js';
-import { startHealthChecks } from './health.js';
 import type { ProxyConfig } from './options.js';
 import { createProxyServer } from './proxy-server.js';
 import { reload } from './reload.js';
@@ -15,8 +14,7 @@ import {
 } from './runtime.js';
 
 export async function runSingle(config: ProxyConfig): Promise<void> {
-  const { logger, pools, ctx } = createRuntime(config);
-  const checker = startHealthChecks(ctx);
+  const { logger, dispatcher, ctx } = createRuntime(config, 'all');
   const proxy = createProxyServer(ctx);
   const sockets = trackConnections(proxy);
   const admin = createAdminServer(ctx);
@@ -24,10 +22,10 @@ export async function runSingle(config: ProxyConfig): Promise<void> {
   const adminAddress = await listen(admin, config.adminPort, config.adminHost, logger);
   onStopSignals(async (signal) => {
     await drainProxy(ctx, proxy, sockets, signal);
-    await stopProbesAndAdmin(checker, admin, pools);
+    await stopProbesAndAdmin(admin, dispatcher);
     await stopped(logger, signal);
   });
-  process.on('SIGHUP', () => void reload(ctx, pools));
+  process.on('SIGHUP', () => void reload(ctx));
   // Only once the signal handlers are in place: a supervisor may signal as soon as it reads this record.
   logListening(logger, config, address, adminAddress, 1);
 }

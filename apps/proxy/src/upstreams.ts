@@ -1,31 +1,29 @@
-// The configured upstreams: one undici Pool per upstream URL (keep-alive to the backends), its
-// pre-bound metrics and its in-flight count, kept across config reloads for URLs that stay.
-import type { HttpTarget } from '@roundguard/balancer';
+// The upstreams: one BalancedDispatcher per process (pick, health checks, passive ejection, outlier
+// detection, retries and DNS discovery all live there), built from the proxy's options, with each
+// upstream's metrics handle and in-flight count kept in its `data` slot, so that a request needs no
+// lookup to account itself.
+import {
+  BalancedDispatcher,
+  type BalancedDispatcherOptions,
+  type Upstream,
+  type UpstreamStatus,
+} from '@roundguard/dispatcher';
+import type { Logger } from '@roundguard/logger';
 import type { ProxyMetrics, UpstreamMetrics } from '@roundguard/metrics';
-import { Pool } from 'undici';
-import type { UpstreamConfig } from './options.js';
+import type { ProxyConfig } from './options.js';
 
-/** Per-URL state that outlives weight changes and reloads: connection pool, metrics, in-flight count. */
-export interface UpstreamConnection {
-  readonly url: string;
-  readonly pool: Pool;
+/** What the proxy keeps on each upstream (the dispatcher's `data` slot). */
+export interface UpstreamData {
+  /** Its metrics, labelled with its URL. */
   readonly metrics: UpstreamMetrics;
+  /** Requests of this process being forwarded to it right now. */
   inFlight: number;
+  /** When its state last changed (ms since the epoch). */
+  since: number;
 }
 
-/** A balancer target: the URL is its key. */
-export interface Upstream extends HttpTarget {
-  readonly key: string;
-  readonly url: string;
-  readonly weight: number;
-  readonly conn: UpstreamConnection;
-}
-
-export interface PoolSettings {
-  readonly connectTimeout: number;
-  readonly headersTimeout: number;
-  readonly bodyTimeout: number;
-}
+export type ProxyUpstream = Upstream<UpstreamData>;
+export type ProxyDispatcher = BalancedDispatcher<UpstreamData>;
 
 /**
  * Idle upstream connections are closed after this long: below the 5 s keep-alive timeout of Node.js
@@ -34,67 +32,164 @@ export interface PoolSettings {
  */
 export const UPSTREAM_KEEPALIVE_TIMEOUT_MS = 4000;
 
-export class UpstreamPools {
-  readonly #conns = new Map<string, UpstreamConnection>();
-  readonly #settings: PoolSettings;
-  readonly #metrics: ProxyMetrics;
+/** The longest ejection, as a multiple of `--eject-time`. */
+const MAX_EJECTION_FACTOR = 10;
+const MAX_DELAY = 2 ** 31 - 1;
 
-  constructor(settings: PoolSettings, metrics: ProxyMetrics) {
-    this.#settings = settings;
-    this.#metrics = metrics;
+/**
+ * What a dispatcher of one role does: `all` (one process: forwards, probes, discovers), `probes` (the
+ * cluster primary: probes and discovers, forwards nothing), `forward` (a cluster worker: forwards, with
+ * outlier detection and retries; its set and health come from the primary).
+ */
+export type DispatcherRole = 'all' | 'probes' | 'forward';
+
+/** The dispatcher's options for the proxy's configuration. */
+export function dispatcherOptions(
+  config: ProxyConfig,
+  role: DispatcherRole,
+  upstreams: readonly { url: string; weight: number }[] = config.upstreams,
+): BalancedDispatcherOptions {
+  const forwards = role !== 'probes';
+  return {
+    upstreams: upstreams.map(({ url, weight }) => (url.startsWith('dnssrv+') ? { url } : { url, weight })),
+    healthCheck:
+      role === 'forward'
+        ? false
+        : {
+            path: config.healthPath,
+            intervalMs: config.healthInterval,
+            timeoutMs: config.healthTimeout,
+            rise: config.healthRise,
+            fall: config.healthFall,
+          },
+    outlierDetection:
+      !forwards || config.ejectAfter === 0
+        ? false
+        : {
+            consecutiveFailures: config.ejectAfter,
+            baseEjectionMs: config.ejectTime,
+            maxEjectionMs: Math.min(MAX_DELAY, config.ejectTime * MAX_EJECTION_FACTOR),
+            maxEjectionPercent: config.ejectMaxPercent,
+          },
+    retry: forwards && config.retries > 0 ? { attempts: config.retries } : false,
+    pool: {
+      connect: { timeout: config.connectTimeout },
+      headersTimeout: config.headersTimeout,
+      bodyTimeout: config.bodyTimeout,
+      keepAliveTimeout: UPSTREAM_KEEPALIVE_TIMEOUT_MS,
+      keepAliveMaxTimeout: 600_000,
+      pipelining: 1,
+    },
+    dnsRefreshMs: config.dnsRefresh,
+    ...(config.dnsServers.length > 0 ? { dnsServers: config.dnsServers } : {}),
+  };
+}
+
+/** The `data` of an upstream, made on first use. */
+export function dataOf(upstream: ProxyUpstream, metrics: ProxyMetrics): UpstreamData {
+  let data = upstream.data;
+  if (data === undefined) {
+    data = { metrics: metrics.upstream(upstream.url), inFlight: 0, since: Date.now() };
+    upstream.data = data;
   }
+  return data;
+}
 
-  /**
-   * Builds the targets for a configuration, reusing the pool of every URL that stays. Returns the
-   * connections of URLs no longer configured; close them with {@link UpstreamPools.retire} once the
-   * balancer no longer hands them out.
-   */
-  build(configs: readonly UpstreamConfig[]): { upstreams: Upstream[]; removed: UpstreamConnection[] } {
-    const upstreams = configs.map(({ url, weight }) => {
-      let conn = this.#conns.get(url);
-      if (conn === undefined) {
-        conn = {
-          url,
-          pool: new Pool(url, {
-            connect: { timeout: this.#settings.connectTimeout },
-            headersTimeout: this.#settings.headersTimeout,
-            bodyTimeout: this.#settings.bodyTimeout,
-            keepAliveTimeout: UPSTREAM_KEEPALIVE_TIMEOUT_MS,
-            keepAliveMaxTimeout: 600_000,
-            pipelining: 1,
-          }),
-          metrics: this.#metrics.upstream(url),
-          inFlight: 0,
-        };
-        this.#conns.set(url, conn);
-      }
-      return { key: url, url, weight, conn };
+/**
+ * Builds the dispatcher of a role and turns its events into logs and metrics. States are reported by the
+ * single process itself; in a cluster the primary reports them (it merges what the workers see).
+ */
+export function createDispatcher(
+  config: ProxyConfig,
+  metrics: ProxyMetrics,
+  logger: Logger,
+  role: DispatcherRole,
+  upstreams?: readonly { url: string; weight: number }[],
+): ProxyDispatcher {
+  const lb = new BalancedDispatcher<UpstreamData>(dispatcherOptions(config, role, upstreams));
+  const data = (u: ProxyUpstream) => dataOf(u, metrics);
+  const attach = (u: ProxyUpstream, status?: UpstreamStatus) => {
+    const d = data(u);
+    if (role === 'all') {
+      const state = (status ?? lb.status().find((s) => s.name === u.name))?.state;
+      if (state !== undefined) d.metrics.setState(state);
+    }
+  };
+  const initial = lb.status();
+  lb.upstreams().forEach((u, i) => attach(u, initial[i]));
+  lb.on('upstreamAdded', (u) => attach(u));
+
+  if (role !== 'forward') {
+    lb.on('probe', (e) => data(e.upstream).metrics.healthCheck(e.result, e.durationMs / 1000));
+    lb.on('dnsLookup', (e) => {
+      metrics.dnsLookup(e.name, e.result);
+      if (e.result === 'error')
+        logger.warn('dns lookup failed; keeping the last known upstreams', {
+          source: e.source,
+          dns_name: e.name,
+          type: e.type,
+          error: e.error,
+          upstreams: e.upstreams,
+        });
+      else logger.debug('dns lookup', { source: e.source, dns_name: e.name, result: e.result, ttl: e.ttl });
     });
-    const keep = new Set(configs.map((c) => c.url));
-    const removed = [...this.#conns.values()].filter((c) => !keep.has(c.url));
-    for (const c of removed) this.#conns.delete(c.url);
-    return { upstreams, removed };
   }
-
-  /** Closes retired pools once their requests in flight are done (undici's graceful `close`). */
-  async retire(conns: readonly UpstreamConnection[]): Promise<void> {
-    await Promise.all(
-      conns.map(async (c) => {
-        await c.pool.close().catch(() => undefined);
-        // A reload may have brought the URL back meanwhile: its metrics handle is shared, keep it.
-        if (!this.#conns.has(c.url)) this.#metrics.removeUpstream(c.url);
+  if (role !== 'probes') {
+    lb.on('ejected', (e) => {
+      data(e.upstream).metrics.ejected();
+      logger.warn('upstream ejected', {
+        upstream: e.upstream.url,
+        upstream_name: e.upstream.name,
+        reason: e.reason,
+        ejected_until: new Date(e.ejectedUntil).toISOString(),
+        duration_ms: e.durationMs,
+        ejections: e.ejections,
+      });
+    });
+    lb.on('restored', (e) =>
+      logger.info('upstream restored', {
+        upstream: e.upstream.url,
+        upstream_name: e.upstream.name,
+        reason: e.reason,
       }),
     );
+    lb.on('retry', (e) => {
+      data(e.upstream).metrics.retried();
+      logger.debug('request retried on another upstream', {
+        upstream: e.upstream.url,
+        next: e.next.url,
+        attempt: e.attempt,
+        reason: e.error.message,
+      });
+    });
   }
+  if (role === 'all') {
+    lb.on('stateChange', (e) => trackState(data(e.upstream), e.from, e.to));
+    lb.on('upstreamRemoved', (u) => metrics.removeUpstream(u.url));
+  }
+  if (role !== 'forward') {
+    lb.on('down', (e) =>
+      logger.warn('upstream down', {
+        upstream: e.upstream.url,
+        upstream_name: e.upstream.name,
+        reason: e.reason,
+      }),
+    );
+    lb.on('up', (e) =>
+      logger.info('upstream up', { upstream: e.upstream.url, upstream_name: e.upstream.name }),
+    );
+  }
+  return lb;
+}
 
-  /** Closes every pool: gracefully, then by force after `graceMs`. */
-  async closeAll(graceMs: number): Promise<void> {
-    const pools = [...this.#conns.values()].map((c) => c.pool);
-    const timer = setTimeout(() => {
-      for (const pool of pools) pool.destroy().catch(() => undefined);
-    }, graceMs);
-    timer.unref();
-    await Promise.all(pools.map((p) => p.close().catch(() => undefined)));
-    clearTimeout(timer);
-  }
+/** A change of an upstream's state, in its metrics: the state gauge, and in/out of rotation. */
+export function trackState(
+  data: UpstreamData,
+  from: UpstreamStatus['state'],
+  to: UpstreamStatus['state'],
+): void {
+  data.since = Date.now();
+  data.metrics.setState(to);
+  if (to === 'up') data.metrics.transition('up');
+  else if (from === 'up') data.metrics.transition('down');
 }

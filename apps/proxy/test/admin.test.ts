@@ -168,7 +168,18 @@ describe('admin endpoints', () => {
 });
 
 describe('traffic, then /metrics and the access log', () => {
-  const labelsAllowed = new Set(['upstream', 'method', 'code', 'outcome', 'reason', 'to', 'result', 'le']);
+  const labelsAllowed = new Set([
+    'upstream',
+    'method',
+    'code',
+    'outcome',
+    'reason',
+    'to',
+    'result',
+    'state',
+    'name',
+    'le',
+  ]);
 
   beforeAll(async () => {
     for (let i = 0; i < 6; i++)
