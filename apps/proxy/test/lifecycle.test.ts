@@ -264,10 +264,11 @@ describe('SIGHUP', () => {
     const reloaded = await proxy.waitForRecord((r) => r.msg === 'config reloaded');
     const swappedAt = Date.now();
     expect(reloaded).toMatchObject({ upstreams: [b.url, c.url], removed: [a.url] });
-    await waitFor(
-      () => outcomes.filter((o) => o.startedAt > swappedAt).length >= 40,
-      '40 requests after the swap',
-    );
+    // C is new: it takes traffic after its first good probe, which comes within one probe interval.
+    await waitFor(() => {
+      const after = outcomes.filter((o) => o.startedAt > swappedAt);
+      return after.length >= 40 && after.some((o) => o.name === 'C');
+    }, '40 requests after the swap, some of them served by C');
     running = false;
     await Promise.all(workers);
 
@@ -277,7 +278,7 @@ describe('SIGHUP', () => {
     expect(a.inFlight).toBe(0);
     const upstreams = await getUpstreams(proxy.adminUrl);
     expect(upstreams.map((u) => u.url)).toEqual([b.url, c.url]);
-    // C came in healthy and stays in rotation.
+    // C passed its first probe and stays in rotation.
     expect(upstreams.every((u) => u.healthy)).toBe(true);
     expect(proxy.child.exitCode).toBeNull();
   });
