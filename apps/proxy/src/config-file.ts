@@ -37,6 +37,9 @@ export function readConfigFile(file: string): FileValues {
         `${file}: unknown key ${JSON.stringify(key)} (expected one of ${FILE_KEYS.join(', ')})`,
       );
   }
+  // `"host": "::1"` reads as `"host": ["::1"]`: one listen address is the usual case.
+  const host = values.get('host');
+  if (typeof host === 'string') values.set('host', [host]);
   return { file, values };
 }
 
