@@ -30,7 +30,7 @@ export function readConfigFile(file: string): FileValues {
   }
   if (data === null || typeof data !== 'object' || Array.isArray(data))
     throw new OptionProblem(`config file ${JSON.stringify(file)} must hold a JSON object`);
-  const values = new Map(Object.entries(data));
+  const values = new Map<string, unknown>(Object.entries(data));
   for (const key of values.keys()) {
     if (!FILE_KEYS.includes(key))
       throw new OptionProblem(

@@ -39,7 +39,7 @@ export function readManifests(path: string): Manifest[] {
   return docs.map((doc) => {
     const problems = [...doc.errors, ...doc.warnings];
     if (problems.length > 0) throw new Error(`${file}: ${problems.map((p) => p.message).join('; ')}`);
-    return { ...(doc.toJS() as Omit<Manifest, 'file'>), file };
+    return { ...(doc.toJS() as Record<string, unknown>), file } as Manifest;
   });
 }
 
