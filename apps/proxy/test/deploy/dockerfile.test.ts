@@ -109,7 +109,12 @@ describe('deploy/Dockerfile', () => {
     const copies = dockerfile.getCOPYs().filter((c) => lines.has(c.getRange().start.line));
     expect(copies.length).toBeGreaterThan(0);
     for (const copy of copies) {
-      expect(copy.getFlags().find((f) => f.getName() === 'from')?.getValue()).toBe('build');
+      expect(
+        copy
+          .getFlags()
+          .find((f) => f.getName() === 'from')
+          ?.getValue(),
+      ).toBe('build');
       expect(args(copy)).toMatch(/^\/out\/proxy\//);
     }
   });
