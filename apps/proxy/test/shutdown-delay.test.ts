@@ -4,6 +4,7 @@
 // as the load balancer in front of a Kubernetes pod does (they stop opening connections to the instance
 // shortly after it is seen not ready, and retry a request that a closing keep-alive connection lost on a
 // new connection, elsewhere) loses no request over the whole sequence. A second signal ends the delay.
+import { readFileSync } from 'node:fs';
 import { Agent, request as httpRequest, type ClientRequest } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeAllBackends, httpBackend } from './helpers/backends.js';
@@ -174,6 +175,10 @@ describe.each([
 
     const draining = await proxy.waitForRecord((r) => r.msg === 'draining', DELAY_MS + 15_000);
     expect(timeOf(draining) - timeOf(shuttingDown)).toBeGreaterThanOrEqual(DELAY_MS - 50);
+    await proxy.exited;
+    // Workers drain when the primary's delay is over, without a delay of their own.
+    for (const record of proxy.records.filter((r) => r.msg === 'draining'))
+      expect(timeOf(record) - timeOf(shuttingDown)).toBeLessThan(2 * DELAY_MS - 500);
     expect(await long).toMatchObject({ kind: 'answered', status: 200, close: true });
     expect(await proxy.exited).toEqual({ code: 0, signal: null });
     await traffic.finish();
@@ -217,6 +222,51 @@ describe.each([
     expect(await proxy.exited).toEqual({ code: 0, signal: null });
   }, 60_000);
 });
+
+/** The child processes of `pid` (Linux: /proc/PID/task/PID/children). */
+function childrenOf(pid: number): number[] {
+  const text = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+  return text === '' ? [] : text.split(/\s+/).map(Number);
+}
+
+describe.skipIf(process.platform !== 'linux')(
+  '--shutdown-delay with --workers 2, signal to every process',
+  () => {
+    it('makes one delay, not two, when the primary and the workers all get SIGTERM (as Ctrl-C does)', async () => {
+      const backend = await httpBackend((req, res) => {
+        req.resume();
+        res.end('done');
+      });
+      const proxy = await startProxy([
+        '--upstream',
+        backend.url,
+        ...NO_PROBES,
+        '--shutdown-delay',
+        String(DELAY_MS),
+        '--workers',
+        '2',
+      ]);
+      const workers = childrenOf(proxy.pid);
+      expect(workers).toHaveLength(2);
+      const signalledAt = Date.now();
+      for (const pid of [proxy.pid, ...workers]) process.kill(pid, 'SIGTERM');
+      await waitFor(
+        () => proxy.records.filter((r) => r.msg === 'shutting down').length === 3,
+        'every process to start its delay',
+      );
+      // Every process serves on through the delay.
+      expect((await request(`${proxy.url}/during`)).status).toBe(200);
+      expect(await proxy.exited).toEqual({ code: 0, signal: null });
+      const drainings = proxy.records.filter((r) => r.msg === 'draining');
+      expect(drainings).toHaveLength(3);
+      for (const record of drainings) {
+        const after = timeOf(record) - signalledAt;
+        expect(after).toBeGreaterThanOrEqual(DELAY_MS - 100);
+        expect(after).toBeLessThan(2 * DELAY_MS - 200);
+      }
+    }, 60_000);
+  },
+);
 
 describe('without --shutdown-delay', () => {
   it('drains at once on SIGTERM, as before', async () => {
