@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // `pnpm start`: the demo in one command: three echo backends (127.0.0.1:3001-3003) and the proxy on
-// 127.0.0.1:8080 with its admin server on 127.0.0.1:9090. Prints where it listens and a curl example once
-// every process it started says it is listening. Ctrl-C (SIGINT), SIGTERM or closing the terminal (SIGHUP)
-// stops the proxy first (graceful drain), then the backends, prints `Roundguard stopped.` and exits 0.
-// Ports that are taken are reported before anything is started (exit 1). See `--help`.
+// 127.0.0.1:8080 and [::1]:8080 with its admin server on 127.0.0.1:9090. Prints where it listens and a
+// curl example once every process it started says it is listening. Ctrl-C (SIGINT), SIGTERM or closing
+// the terminal (SIGHUP) stops the proxy first (graceful drain), then the backends, prints
+// `Roundguard stopped.` and exits 0. Ports that are taken are reported before anything is started (exit 1). See `--help`.
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
@@ -35,12 +35,13 @@ const START_TIMEOUT_MS = 20_000;
  * timeouts (10 s by default), so that it only cuts a process that hangs.
  */
 const STOP_TIMEOUT_MS = 15_000;
+/** Where the backends and the admin server listen. */
+const HOST = '127.0.0.1';
 /**
- * The addresses the demo listens on. The free-port check covers all of them; each app binds the first one,
- * as the proxy takes a single `--host` today.
+ * Where the proxy listens: IPv4 and IPv6 loopback, so that `localhost` works whichever address it resolves
+ * to first (`curl http://[::1]:8080` too). ::1 is left out on a machine without IPv6 (said once at start).
  */
-const HOSTS = ['127.0.0.1'];
-const HOST = HOSTS[0];
+const PROXY_HOSTS = [HOST, '::1'];
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -111,11 +112,17 @@ function hostPort(host, port) {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
+/** Whether this machine has an IPv6 loopback address to listen on. */
+async function hasIpv6Loopback() {
+  const code = await listenError('::1', 0);
+  return code !== 'EADDRNOTAVAIL' && code !== 'EAFNOSUPPORT';
+}
+
 /** Exits 1 with one line per port that is taken, before anything is started. */
 async function checkPortsFree(ports) {
   const problems = [];
-  for (const { port, role } of ports) {
-    for (const host of HOSTS) {
+  for (const { port, role, hosts } of ports) {
+    for (const host of hosts) {
       const code = await listenError(host, port);
       if (code === 'EADDRINUSE') problems.push(`port ${port} (${role}) is already in use on ${host}`);
       else if (code !== undefined)
@@ -251,10 +258,15 @@ process.on('exit', () => {
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => void stop(0));
 
 const { proxyPort, adminPort, echoPorts, logFormat, logLevel } = parseCommandLine(process.argv.slice(2));
+const proxyHosts = (await hasIpv6Loopback()) ? PROXY_HOSTS : [HOST];
+if (proxyHosts.length < PROXY_HOSTS.length)
+  process.stderr.write(
+    'pnpm start: no IPv6 loopback (::1) on this machine: the proxy listens on 127.0.0.1 only\n',
+  );
 await checkPortsFree([
-  { port: proxyPort, role: 'proxy' },
-  { port: adminPort, role: 'proxy admin' },
-  ...echoPorts.map((port) => ({ port, role: `echo-${port}` })),
+  { port: proxyPort, role: 'proxy', hosts: proxyHosts },
+  { port: adminPort, role: 'proxy admin', hosts: [HOST] },
+  ...echoPorts.map((port) => ({ port, role: `echo-${port}`, hosts: [HOST] })),
 ]);
 
 // Given as flags, they take precedence over ECHO_* and ROUNDGUARD_* variables of the environment.
@@ -277,7 +289,7 @@ try {
   );
   if (!stopping) {
     const proxy = run('proxy', 'apps/proxy/dist/main.js', [
-      ...['--port', String(proxyPort), '--host', HOST],
+      ...['--port', String(proxyPort), ...proxyHosts.flatMap((host) => ['--host', host])],
       ...['--admin-port', String(adminPort), '--admin-host', HOST],
       ...echoPorts.flatMap((port) => ['--upstream', `http://${hostPort(HOST, port)}`]),
       ...logArgs,
@@ -303,7 +315,8 @@ if (!stopping) {
   const backends = echoPorts.map((port, i) => (i === 0 ? `http://${hostPort(HOST, port)}` : `:${port}`));
   process.stdout.write(`
 Roundguard is running.
-  proxy:    http://localhost:${proxyPort}   (round robin over ${backends.join(', ')})
+  proxy:    http://localhost:${proxyPort}   (${proxyHosts.map((h) => hostPort(h, proxyPort)).join(' and ')})
+            round robin over ${backends.join(', ')}
   admin:    http://${hostPort(HOST, adminPort)}/metrics  /healthz  /readyz  /upstreams
 
 Try it:

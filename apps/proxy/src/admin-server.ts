@@ -138,12 +138,20 @@ export function createAdminServer(ctx: ProxyContext, sources: AdminSources = {})
           return sendJson(res, 200, { status: 'ok' }, head);
         case '/readyz': {
           const healthy = sources.pickable?.() ?? pickableCount(ctx.dispatcher.status());
-          const ready = healthy > 0 && !ctx.draining;
+          // From the first SIGTERM on (shutdown delay, then drain): not ready, whatever the upstreams.
+          const stopping = ctx.shuttingDown || ctx.draining;
+          const ready = healthy > 0 && !stopping;
           return sendJson(
             res,
             ready ? 200 : 503,
             {
-              status: ready ? 'ready' : ctx.draining ? 'draining' : 'no healthy upstream',
+              status: ready
+                ? 'ready'
+                : stopping
+                  ? ctx.draining
+                    ? 'draining'
+                    : 'shutting down'
+                  : 'no healthy upstream',
               healthyUpstreams: healthy,
             },
             head,

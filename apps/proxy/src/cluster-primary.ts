@@ -7,14 +7,8 @@ import { once } from 'node:events';
 import { createAdminServer, type AdminSources } from './admin-server.js';
 import type { ProxyConfig } from './options.js';
 import { reload } from './reload.js';
-import {
-  createRuntime,
-  listen,
-  logListening,
-  onStopSignals,
-  stopped,
-  stopProbesAndAdmin,
-} from './runtime.js';
+import { createRuntime, listen, logListening, stopped, stopProbesAndAdmin } from './runtime.js';
+import { onStopSignals } from './shutdown.js';
 import { ClusterUpstreams, WorkerQueries, type ToPrimary, type ToWorker } from './worker-ipc.js';
 
 export async function runPrimary(config: ProxyConfig): Promise<void> {
@@ -55,11 +49,15 @@ export async function runPrimary(config: ProxyConfig): Promise<void> {
     workersListening++;
     if (workersListening < config.workers || listening === undefined) return;
     onlineSent = true;
-    logListening(logger, config, listening, adminAddress, config.workers);
+    // Every worker listens on every --host, on the port the first one got.
+    const port = listening.port;
+    const addresses = [listening, ...config.host.slice(1).map((address) => ({ address, port }))];
+    logListening(logger, config, addresses, adminAddress, config.workers);
   };
   for (let i = 0; i < config.workers; i++) fork();
 
-  onStopSignals(async (signal) => {
+  // After the shutdown delay (shutdown.ts; the workers serve on during it): every worker drains now.
+  onStopSignals(ctx, async (signal) => {
     stopping = true;
     ctx.draining = true;
     logger.info('draining', { signal, workers: config.workers, drain_timeout_ms: config.drainTimeout });
@@ -67,7 +65,8 @@ export async function runPrimary(config: ProxyConfig): Promise<void> {
     await Promise.all(
       workers.map((w) => {
         const exited = once(w, 'exit');
-        w.process.kill('SIGTERM');
+        if (w.isConnected()) w.send({ t: 'drain' } satisfies ToWorker, undefined, undefined, () => undefined);
+        else w.process.kill('SIGTERM');
         return exited;
       }),
     );

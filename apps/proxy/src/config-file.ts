@@ -30,13 +30,16 @@ export function readConfigFile(file: string): FileValues {
   }
   if (data === null || typeof data !== 'object' || Array.isArray(data))
     throw new OptionProblem(`config file ${JSON.stringify(file)} must hold a JSON object`);
-  const values = new Map(Object.entries(data));
+  const values = new Map<string, unknown>(Object.entries(data));
   for (const key of values.keys()) {
     if (!FILE_KEYS.includes(key))
       throw new OptionProblem(
         `${file}: unknown key ${JSON.stringify(key)} (expected one of ${FILE_KEYS.join(', ')})`,
       );
   }
+  // `"host": "::1"` reads as `"host": ["::1"]`: one listen address is the usual case.
+  const host = values.get('host');
+  if (typeof host === 'string') values.set('host', [host]);
   return { file, values };
 }
 

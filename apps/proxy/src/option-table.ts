@@ -1,7 +1,8 @@
 // Every option of the proxy, one row each: the order is the --help and README order. The command line,
 // the environment, the config file, --help and the README's options table all come from these rows.
+import { availableParallelism } from 'node:os';
 import { listOption, option } from './option-engine.js';
-import { integer, oneOf, text } from './option-values.js';
+import { integer, oneOf, text, type Parse } from './option-values.js';
 import { duplicateUpstream, parseDnsServer, parseUpstream } from './upstream-option.js';
 
 export type LogFormatOption = 'json' | 'pretty' | 'auto';
@@ -14,6 +15,19 @@ const port = integer(0, 65535);
 const ms = integer(1, MAX_MS, `a number of milliseconds from 1 to ${MAX_MS}`);
 const count = integer(1, 1_000_000, 'an integer from 1 to 1000000');
 const address = text('a host name or IP address', (s) => s !== '' && !/[\s\0]/.test(s));
+
+/** Most worker processes. */
+const MAX_WORKERS = 64;
+const workerNumber = integer(1, MAX_WORKERS, `an integer from 1 to ${MAX_WORKERS}, or auto`);
+
+/** `--workers`: a number, or `auto` for one per CPU this process may use. */
+const workerCount: Parse<number> = (value, origin) =>
+  value === 'auto' ? Math.min(MAX_WORKERS, availableParallelism()) : workerNumber(value, origin);
+
+function duplicateHost(hosts: readonly string[]): { index: number; problem: string } | undefined {
+  const index = hosts.findIndex((host, i) => hosts.indexOf(host) !== i);
+  return index === -1 ? undefined : { index, problem: `address ${JSON.stringify(hosts[index])} given twice` };
+}
 
 export const PROXY_OPTIONS = [
   option({
@@ -37,14 +51,16 @@ export const PROXY_OPTIONS = [
     help: 'listen port, 0 = any free port',
     doc: 'listen port (0 = any free port; the chosen one is in the `listening` log record)',
   }),
-  option({
+  listOption({
     key: 'host',
     flag: '--host',
     placeholder: 'ADDR',
     env: 'ROUNDGUARD_HOST',
-    default: '0.0.0.0',
+    default: ['0.0.0.0'],
     parse: address,
+    check: duplicateHost,
     help: 'listen address',
+    doc: 'listen address; repeatable (`--host 127.0.0.1 --host ::1`; the variable is comma-separated, the config key a string or a list): the proxy listens on each, on the same port',
   }),
   listOption({
     key: 'upstreams',
@@ -216,6 +232,15 @@ export const PROXY_OPTIONS = [
     doc: 'on SIGTERM/SIGINT, how long in-flight requests may take before remaining connections are closed',
   }),
   option({
+    key: 'shutdownDelay',
+    flag: '--shutdown-delay',
+    placeholder: 'MS',
+    default: 0,
+    parse: integer(0, MAX_MS, `a number of milliseconds from 0 to ${MAX_MS}`),
+    help: 'on SIGTERM: /readyz answers 503 at once, traffic is served for MS, then the drain',
+    doc: 'on SIGTERM/SIGINT: `/readyz` answers 503 at once, traffic is still served (new connections, keep-alive) for MS, then the drain starts; lets a load balancer take the instance out first. A second signal ends the delay at once',
+  }),
+  option({
     key: 'logFormat',
     flag: '--log-format',
     placeholder: 'json|pretty',
@@ -239,11 +264,11 @@ export const PROXY_OPTIONS = [
   option({
     key: 'workers',
     flag: '--workers',
-    placeholder: 'N',
+    placeholder: 'N|auto',
     env: 'ROUNDGUARD_WORKERS',
     default: 1,
-    parse: integer(1, 64),
-    help: 'worker processes (node:cluster), 1 = no cluster',
-    doc: 'worker processes (node:cluster), from 1 (no cluster) to 64; see below',
+    parse: workerCount,
+    help: 'worker processes (node:cluster), 1 = no cluster, auto = one per CPU',
+    doc: 'worker processes (node:cluster), from 1 (no cluster) to 64, or `auto`: `os.availableParallelism()` (at most 64); see below',
   }),
 ] as const;

@@ -16,8 +16,8 @@ export interface ProxyConfig {
   readonly configFile: string | undefined;
   /** Port the proxy listens on (`--port`); 0 lets the OS pick a free one. */
   readonly port: number;
-  /** Address the proxy listens on (`--host`). */
-  readonly host: string;
+  /** Addresses the proxy listens on, all on `port` (`--host`, repeatable); never empty. */
+  readonly host: readonly string[];
   /** Where requests are forwarded, in round-robin order (`--upstream`, or `upstreams` in the file); never empty. */
   readonly upstreams: readonly UpstreamConfig[];
   /** Where `upstreams` came from: only a config file's upstreams are re-read on SIGHUP. */
@@ -58,11 +58,13 @@ export interface ProxyConfig {
   readonly clientTimeout: number;
   /** On SIGTERM/SIGINT, milliseconds in-flight requests may take before connections are closed (`--drain-timeout`). */
   readonly drainTimeout: number;
+  /** On SIGTERM/SIGINT, milliseconds `/readyz` answers 503 while traffic is still served, before the drain (`--shutdown-delay`). */
+  readonly shutdownDelay: number;
   /** `json`, `pretty`, or `auto` (pretty on a TTY, json otherwise) (`--log-format`). */
   readonly logFormat: LogFormatOption;
   /** Lowest level written to the log (`--log-level`). */
   readonly logLevel: LogLevelOption;
-  /** Processes that forward requests; above 1 a node:cluster primary supervises them (`--workers`). */
+  /** Processes that forward requests; above 1 a node:cluster primary supervises them (`--workers`; `auto` is resolved to a number). */
   readonly workers: number;
 }
 

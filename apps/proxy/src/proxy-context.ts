@@ -16,7 +16,9 @@ export class ProxyContext {
   readonly retryAfter: string;
   /** The configured upstreams (URLs as given, discovery URLs included): the config's, then a reload's. */
   upstreams: readonly UpstreamConfig[];
-  /** Set on SIGTERM/SIGINT: answers carry `Connection: close`. */
+  /** Set on the first SIGTERM/SIGINT: `/readyz` answers 503; traffic is served until the drain (shutdown.ts). */
+  shuttingDown = false;
+  /** Set when the drain starts: answers carry `Connection: close`. */
   draining = false;
   /** Requests being forwarded right now. */
   inFlight = 0;

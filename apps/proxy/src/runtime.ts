@@ -3,7 +3,7 @@
 // listens, stops its shared parts and exits.
 import { once } from 'node:events';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 import { BatchedFdStream, createLogger, type Logger } from '@roundguard/logger';
 import { createMetrics, type ProxyMetrics } from '@roundguard/metrics';
 import type { ProxyConfig } from './options.js';
@@ -60,7 +60,7 @@ export async function exit(logger: Logger, code: number): Promise<never> {
 
 /** Listens, or logs `cannot listen` (e.g. the port is taken) and exits 1. */
 export async function listen(
-  server: Server,
+  server: NetServer,
   port: number,
   host: string,
   logger: Logger,
@@ -79,35 +79,34 @@ export function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
-/** The `listening` record; a supervisor may signal the process as soon as it reads it. */
+/** `host:port`, with brackets for IPv6. */
+export function hostPort(address: { readonly address: string; readonly port: number }): string {
+  const host = address.address.includes(':') ? `[${address.address}]` : address.address;
+  return `${host}:${address.port}`;
+}
+
+/**
+ * The `listening` record; a supervisor may signal the process as soon as it reads it. `host` and `port`
+ * are the first address; with several `--host`, `addresses` lists them all (`127.0.0.1:8080`, `[::1]:8080`).
+ */
 export function logListening(
   logger: Logger,
   config: ProxyConfig,
-  address: { readonly address: string; readonly port: number },
+  addresses: readonly { readonly address: string; readonly port: number }[],
   admin: AddressInfo,
   workers: number,
 ): void {
+  const [first] = addresses;
   logger.info('listening', {
-    host: address.address,
-    port: address.port,
+    host: first?.address,
+    port: first?.port,
+    ...(addresses.length > 1 ? { addresses: addresses.map(hostPort) } : {}),
     admin_host: admin.address,
     admin_port: admin.port,
     upstreams: config.upstreams.map((u) => u.url),
     workers,
     pid: process.pid,
   });
-}
-
-/** Runs `stop` on the first SIGTERM or SIGINT; later ones are ignored while it runs. */
-export function onStopSignals(stop: (signal: string) => Promise<void>): void {
-  let stopping = false;
-  const handler = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    void stop(signal);
-  };
-  process.on('SIGTERM', handler);
-  process.on('SIGINT', handler);
 }
 
 /**

@@ -37,7 +37,9 @@ export type ToWorker =
       known: string[];
     }
   | { t: 'metrics?'; id: number }
-  | { t: 'upstreams?'; id: number };
+  | { t: 'upstreams?'; id: number }
+  /** Shutdown (shutdown.ts, cluster-worker.ts): the primary's delay is over, drain now. */
+  | { t: 'drain' };
 
 /** Worker -> primary. */
 export type ToPrimary =

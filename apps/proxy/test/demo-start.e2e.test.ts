@@ -251,6 +251,15 @@ function groupMembers(pgid: number): number[] {
   return pids;
 }
 
+/** Whether this machine has an IPv6 loopback address to listen on. */
+function hasIpv6Loopback(): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(0, '::1', () => server.close(() => resolve(true)));
+  });
+}
+
 /** Whether 127.0.0.1:port can be listened on. */
 function canListen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -260,11 +269,16 @@ function canListen(port: number): Promise<boolean> {
   });
 }
 
-function post(port: number, path: string, body: string): Promise<{ status: number; body: string }> {
+function post(
+  port: number,
+  path: string,
+  body: string,
+  host = '127.0.0.1',
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(
       {
-        host: '127.0.0.1',
+        host,
         port,
         path,
         method: 'POST',
@@ -345,6 +359,41 @@ describe.skipIf(process.platform !== 'linux')('pnpm start (scripts/start.mjs)', 
       await expectAllGone(demo, pids, ports);
       const stopped = records(demo.stdout()).filter((r) => r.msg === 'stopped');
       expect(stopped).toHaveLength(ports.echoes.length + 1);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'the proxy answers on 127.0.0.1 and on [::1]; the listening record names both',
+    async () => {
+      const ipv6 = await hasIpv6Loopback();
+      const { demo, ports } = await runningDemo('node');
+      const pids = await demoProcesses(demo, ports);
+      expect(await post(ports.proxy, '/v4', '{"via":4}', '127.0.0.1')).toEqual({
+        status: 200,
+        body: '{"via":4}',
+      });
+      if (ipv6) {
+        expect(await post(ports.proxy, '/v6', '{"via":6}', '::1')).toEqual({
+          status: 200,
+          body: '{"via":6}',
+        });
+        const proxyListening = records(demo.stdout()).find(
+          (r) => r.msg === 'listening' && r.name === 'roundguard',
+        );
+        expect(proxyListening?.addresses).toEqual([`127.0.0.1:${ports.proxy}`, `[::1]:${ports.proxy}`]);
+        expect(demo.stdout()).toContain(`(127.0.0.1:${ports.proxy} and [::1]:${ports.proxy})`);
+      } else {
+        // Said in the test output: the IPv6 half of this test did not run.
+        console.warn('no IPv6 loopback (::1) on this machine: skipped the request to [::1]');
+        expect(demo.stderr()).toContain('no IPv6 loopback (::1) on this machine');
+      }
+      process.kill(-demo.pgid, 'SIGTERM');
+      expect(await within(demo.closed, STOPPED_TIMEOUT_MS, 'the demo did not end')).toEqual({
+        code: 0,
+        signal: null,
+      });
+      await expectAllGone(demo, pids, ports);
     },
     TEST_TIMEOUT_MS,
   );

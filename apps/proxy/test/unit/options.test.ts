@@ -1,5 +1,5 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -36,7 +36,8 @@ describe('resolveConfig', () => {
     const c = resolveConfig(U, {});
     expect(c).toMatchObject({
       port: 8080,
-      host: '0.0.0.0',
+      host: ['0.0.0.0'],
+      shutdownDelay: 0,
       adminPort: 9090,
       adminHost: '127.0.0.1',
       healthPath: '/health',
@@ -66,7 +67,7 @@ describe('resolveConfig', () => {
     const c = resolveConfig(['--port', '5555'], env);
     expect(c.port).toBe(5555);
     expect(c.adminPort).toBe(4444);
-    expect(c.host).toBe('127.0.0.2');
+    expect(c.host).toEqual(['127.0.0.2']);
     expect(c.upstreams).toEqual([{ url: 'http://10.0.0.1:80', weight: 3 }]);
     expect(c.upstreamsSource).toBe('file');
     expect(resolveConfig([], { ...env, ROUNDGUARD_UPSTREAMS: 'http://a:1, http://b:2' }).upstreams).toEqual([
@@ -158,6 +159,48 @@ describe('resolveConfig', () => {
   });
 });
 
+describe('listen addresses, shutdown delay and worker count', () => {
+  it('takes --host several times, ROUNDGUARD_HOST comma-separated, and host as a string or list in the file', () => {
+    expect(resolveConfig([...U, '--host', '127.0.0.1', '--host', '::1'], {}).host).toEqual([
+      '127.0.0.1',
+      '::1',
+    ]);
+    expect(resolveConfig(U, { ROUNDGUARD_HOST: '127.0.0.1, ::1' }).host).toEqual(['127.0.0.1', '::1']);
+    expect(resolveConfig(['--config', configFile({ upstreams: [U[1]], host: '::1' })], {}).host).toEqual([
+      '::1',
+    ]);
+    const list = configFile({ upstreams: [U[1]], host: ['::1', '127.0.0.1'] });
+    expect(resolveConfig(['--config', list], {}).host).toEqual(['::1', '127.0.0.1']);
+  });
+
+  it('refuses an address given twice', () => {
+    expect(failure([...U, '--host', '::1', '--host', '::1'])).toBe('--host: address "::1" given twice');
+    expect(failure(U, { ROUNDGUARD_HOST: '::1,::1' })).toBe('ROUNDGUARD_HOST: address "::1" given twice');
+  });
+
+  it('reads --shutdown-delay in milliseconds, 0 included', () => {
+    expect(resolveConfig([...U, '--shutdown-delay', '0'], {}).shutdownDelay).toBe(0);
+    expect(resolveConfig([...U, '--shutdown-delay', '5000'], {}).shutdownDelay).toBe(5000);
+    expect(failure([...U, '--shutdown-delay', '-5'])).toBe(
+      'invalid --shutdown-delay "-5": expected a number of milliseconds from 0 to 2147483647',
+    );
+  });
+
+  it('resolves --workers auto to the CPUs this process may use, at most 64', () => {
+    expect(resolveConfig([...U, '--workers', 'auto'], {}).workers).toBe(Math.min(64, availableParallelism()));
+    expect(resolveConfig(U, { ROUNDGUARD_WORKERS: 'auto' }).workers).toBe(
+      Math.min(64, availableParallelism()),
+    );
+    expect(resolveConfig([...U, '--workers', '3'], {}).workers).toBe(3);
+    expect(failure([...U, '--workers', 'AUTO'])).toBe(
+      'invalid --workers "AUTO": expected an integer from 1 to 64, or auto',
+    );
+    expect(failure([...U, '--workers', '65'])).toBe(
+      'invalid --workers "65": expected an integer from 1 to 64, or auto',
+    );
+  });
+});
+
 describe('config file errors name the file, the key (and the entry inside upstreams) and what it holds', () => {
   const U1 = 'http://127.0.0.1:3001';
   it.each([
@@ -207,7 +250,23 @@ describe('config file errors name the file, the key (and the entry inside upstre
       { upstreams: [U1], logLevel: 3 },
       'logLevel: expected one of error, warn, info, debug, got 3 (number)',
     ],
-    ['a null host', { upstreams: [U1], host: null }, 'host: expected a host name or IP address, got null'],
+    ['a null host', { upstreams: [U1], host: null }, 'host: expected a JSON array, got null'],
+    [
+      'an empty host',
+      { upstreams: [U1], host: [''] },
+      'host[0]: expected a host name or IP address, got "" (string)',
+    ],
+    ['a host given twice', { upstreams: [U1], host: ['::1', '::1'] }, 'host[1]: address "::1" given twice'],
+    [
+      'a negative shutdown delay',
+      { upstreams: [U1], shutdownDelay: -1 },
+      'shutdownDelay: expected a number of milliseconds from 0 to 2147483647, got -1 (number)',
+    ],
+    [
+      'workers as another word',
+      { upstreams: [U1], workers: 'all' },
+      'workers: expected an integer from 1 to 64, or auto, got "all" (string)',
+    ],
     ['an unknown key', { upstreams: [U1], prot: 80 }, 'unknown key "prot" (expected one of port, host,'],
   ])('%s', (_name, content, message) => {
     const file = configFile(content);
@@ -244,7 +303,7 @@ describe('usage', () => {
     for (const line of [
       /--config FILE +JSON config file.*\(env ROUNDGUARD_CONFIG\)$/m,
       /--port N +listen port, 0 = any free port \(default 8080; env ROUNDGUARD_PORT\)$/m,
-      /--host ADDR +listen address \(default 0\.0\.0\.0; env ROUNDGUARD_HOST\)$/m,
+      /--host ADDR +listen address \(repeatable; default 0\.0\.0\.0; env ROUNDGUARD_HOST, comma-separated\)$/m,
       /--upstream URL +.*\(repeatable; env ROUNDGUARD_UPSTREAMS, comma-separated\)$/m,
       /--health-interval MS +.*\(default 2000\)$/m,
       /--log-format json\|pretty +.*\(default pretty on a TTY, json otherwise; env ROUNDGUARD_LOG_FORMAT\)$/m,
