@@ -17,8 +17,6 @@ export async function runWorker(config: ProxyConfig): Promise<void> {
   // Requests are taken once the primary said where they go.
   await firstSet;
   const listeners = await listenOnHosts(proxy, config.port, config.host, logger);
-  const [address] = listeners.addresses;
-  process.send?.({ t: 'listening', port: address!.port, address: address!.address } satisfies ToPrimary);
   const control = onStopSignals(ctx, async (signal) => {
     listeners.closeExtra();
     await drainProxy(ctx, proxy, sockets, signal);
@@ -31,4 +29,8 @@ export async function runWorker(config: ProxyConfig): Promise<void> {
   });
   // Reloads are the primary's job (it pushes the new set); a SIGHUP sent to the whole group is ignored here.
   process.on('SIGHUP', () => undefined);
+  // Only once the signal handlers are in place: the primary logs `listening` when every worker said so,
+  // and a supervisor may signal the whole group as soon as it reads that record.
+  const [address] = listeners.addresses;
+  process.send?.({ t: 'listening', port: address!.port, address: address!.address } satisfies ToPrimary);
 }

@@ -1,6 +1,7 @@
 // What the image's final stage holds, made here as its build stage makes it: `pnpm deploy --prod` of the
 // proxy puts the app with its production dependencies only in a directory; the proxy starts from there
 // (as `node /app/dist/main.js`) and forwards. No Docker needed: this is the step the Dockerfile relies on.
+// `--offline`: the packages come from the store `pnpm install` filled; the test reaches no registry.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,11 +23,15 @@ afterAll(async () => {
 
 it('holds the built proxy with its production dependencies only, and runs from there', async () => {
   const target = join(out, 'proxy');
-  const deploy = spawnSync('pnpm', ['--filter', 'proxy', 'deploy', '--prod', '--legacy', target], {
-    cwd: REPO_ROOT,
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
+  const deploy = spawnSync(
+    'pnpm',
+    ['--filter', 'proxy', 'deploy', '--prod', '--legacy', '--offline', target],
+    {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+      timeout: 120_000,
+    },
+  );
   expect(deploy.status, `${deploy.stdout}\n${deploy.stderr}`).toBe(0);
 
   const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'apps/proxy/package.json'), 'utf8')) as {
