@@ -216,6 +216,15 @@ export const PROXY_OPTIONS = [
     doc: 'on SIGTERM/SIGINT, how long in-flight requests may take before remaining connections are closed',
   }),
   option({
+    key: 'tunnelIdleTimeout',
+    flag: '--tunnel-idle-timeout',
+    placeholder: 'MS',
+    default: 0,
+    parse: integer(0, MAX_MS, `a number of milliseconds from 0 (none) to ${MAX_MS}`),
+    help: 'close a WebSocket tunnel with no bytes either way for this long, 0 = never',
+    doc: 'close a WebSocket tunnel that carried no byte either way for this long (0 = never)',
+  }),
+  option({
     key: 'logFormat',
     flag: '--log-format',
     placeholder: 'json|pretty',

@@ -58,6 +58,8 @@ export interface ProxyConfig {
   readonly clientTimeout: number;
   /** On SIGTERM/SIGINT, milliseconds in-flight requests may take before connections are closed (`--drain-timeout`). */
   readonly drainTimeout: number;
+  /** Milliseconds a WebSocket tunnel may carry no byte either way before it is closed; 0 = never (`--tunnel-idle-timeout`). */
+  readonly tunnelIdleTimeout: number;
   /** `json`, `pretty`, or `auto` (pretty on a TTY, json otherwise) (`--log-format`). */
   readonly logFormat: LogFormatOption;
   /** Lowest level written to the log (`--log-level`). */
