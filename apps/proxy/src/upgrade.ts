@@ -102,7 +102,7 @@ export function webSocketUpgrade(req: IncomingMessage): string | undefined {
   for (let i = 0; i < raw.length; i += 2) {
     if (!equalsLower(raw[i] as string, 'upgrade')) continue;
     if (value !== undefined) return undefined; // two Upgrade headers: not a handshake
-    value = raw[i + 1] as string;
+    value = raw[i + 1];
   }
   if (value === undefined) return undefined;
   for (const token of value.split(',')) if (equalsLower(token.trim(), 'websocket')) return value.trim();
@@ -116,7 +116,12 @@ export function webSocketUpgrade(req: IncomingMessage): string | undefined {
  * it was consumed once, so the bytes put back are read first). Without Upgrade, Node no longer sees an
  * upgrade: the request and those after it on the connection go the ordinary way.
  */
-export function replayAsPlainRequest(server: Server, req: IncomingMessage, socket: Socket, early: Buffer): void {
+export function replayAsPlainRequest(
+  server: Server,
+  req: IncomingMessage,
+  socket: Socket,
+  early: Buffer,
+): void {
   const raw = req.rawHeaders;
   let text = `${req.method ?? 'GET'} ${req.url ?? '/'} HTTP/${req.httpVersion}\r\n`;
   for (let i = 0; i < raw.length; i += 2) {
@@ -124,6 +129,8 @@ export function replayAsPlainRequest(server: Server, req: IncomingMessage, socke
   }
   text += '\r\n';
   socket.setTimeout(0); // a keep-alive timer left by an earlier answer must not fire under the new parser
-  socket.unshift(early.length === 0 ? Buffer.from(text, 'latin1') : Buffer.concat([Buffer.from(text, 'latin1'), early]));
+  socket.unshift(
+    early.length === 0 ? Buffer.from(text, 'latin1') : Buffer.concat([Buffer.from(text, 'latin1'), early]),
+  );
   server.emit('connection', socket);
 }

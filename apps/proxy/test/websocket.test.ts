@@ -20,7 +20,9 @@ describe('WebSocket tunnels', () => {
   it('relays text and binary messages both ways, then logs one record with status 101', async () => {
     const backend = await wsBackend();
     const proxy = await startProxy(['--upstream', backend.url, ...NO_PROBES]);
-    const { ws, headers } = await openWs(proxy.port, '/chat?room=1', { headers: { 'x-request-id': 'ws-req-1' } });
+    const { ws, headers } = await openWs(proxy.port, '/chat?room=1', {
+      headers: { 'x-request-id': 'ws-req-1' },
+    });
     expect(headers.via).toBe('1.1 roundguard');
     expect(headers['x-request-id']).toBe('ws-req-1');
     expect(headers['sec-websocket-accept']).toBeDefined();
@@ -96,7 +98,8 @@ describe('WebSocket tunnels', () => {
       }),
     );
     const { samples } = await getMetrics(proxy.adminUrl);
-    for (const b of backends) expect(sumOf(samples, 'roundguard_requests_in_flight', { upstream: b.url })).toBe(100);
+    for (const b of backends)
+      expect(sumOf(samples, 'roundguard_requests_in_flight', { upstream: b.url })).toBe(100);
     for (const { ws } of opened) ws.close();
     await waitFor(() => proxy.accessLog().length === 300, '300 records');
     for (const b of backends) expect(proxy.accessLog().filter((r) => r.upstream === b.url)).toHaveLength(100);
@@ -104,9 +107,10 @@ describe('WebSocket tunnels', () => {
 
   it('passes ping/pong and close codes through', async () => {
     const backend = await wsBackend((ws) => {
-      ws.on('message', (data) => {
-        if (data.toString() === 'ping me') ws.ping(Buffer.from('from-server'));
-        if (data.toString() === 'bye') ws.close(4001, 'server says bye');
+      ws.on('message', (message: Buffer) => {
+        const data = message.toString();
+        if (data === 'ping me') ws.ping(Buffer.from('from-server'));
+        if (data === 'bye') ws.close(4001, 'server says bye');
       });
     });
     const proxy = await startProxy(['--upstream', backend.url, ...NO_PROBES]);

@@ -23,7 +23,9 @@ const backends = new Set<WsBackend>();
 /**
  * A WebSocket echo server; `GET /health` answers 200. `onConnection` replaces the echo when given.
  */
-export async function wsBackend(onConnection?: (ws: WebSocket, req: IncomingMessage) => void): Promise<WsBackend> {
+export async function wsBackend(
+  onConnection?: (ws: WebSocket, req: IncomingMessage) => void,
+): Promise<WsBackend> {
   const server = createServer((req, res) => {
     res.writeHead(req.url === '/health' ? 200 : 404, { 'content-length': '2' });
     res.end('ok');
@@ -78,9 +80,16 @@ export interface Opened {
 }
 
 /** Opens `ws://127.0.0.1:port/path` and resolves once open. */
-export function openWs(port: number, path = '/', options: { headers?: Record<string, string> } = {}): Promise<Opened> {
+export function openWs(
+  port: number,
+  path = '/',
+  options: { headers?: Record<string, string> } = {},
+): Promise<Opened> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, { headers: options.headers, maxPayload: 64 * 1024 * 1024 });
+    const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, {
+      headers: options.headers,
+      maxPayload: 64 * 1024 * 1024,
+    });
     let headers: IncomingMessage['headers'] = {};
     ws.once('upgrade', (res) => (headers = res.headers));
     ws.once('open', () => resolve({ ws, headers }));
@@ -117,13 +126,19 @@ export function refusedWs(port: number, path = '/'): Promise<Refused> {
 /** The next message of `ws`, with whether it was binary. */
 export function nextMessage(ws: WebSocket): Promise<{ data: Buffer; isBinary: boolean }> {
   return new Promise((resolve, reject) => {
-    ws.once('message', (data, isBinary) => resolve({ data: data as Buffer, isBinary }));
-    ws.once('close', () => reject(new Error('closed before a message')));
+    const onClose = (): void => reject(new Error('closed before a message'));
+    ws.once('message', (data, isBinary) => {
+      ws.off('close', onClose);
+      resolve({ data: data as Buffer, isBinary });
+    });
+    ws.once('close', onClose);
   });
 }
 
 /** Resolves with the close code and reason once `ws` is closed. */
 export function closedWith(ws: WebSocket): Promise<{ code: number; reason: string }> {
   if (ws.readyState === WebSocket.CLOSED) return Promise.resolve({ code: 1006, reason: '' });
-  return new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  return new Promise((resolve) =>
+    ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+  );
 }

@@ -1,0 +1,113 @@
+// WebSocket tunnels over time: --tunnel-idle-timeout, SIGTERM (tunnels stay open until --drain-timeout,
+// then are closed and the process exits 0), and no file descriptor or memory left behind by thousands
+// of tunnels.
+import { afterEach, describe, expect, it } from 'vitest';
+import { closeAllBackends } from './helpers/backends.js';
+import { fdCount } from './helpers/hardening.js';
+import { MiB, rssBytes, sleep, waitFor } from './helpers/http.js';
+import { NO_PROBES, runProxy, startProxy, stopAllProcesses } from './helpers/processes.js';
+import { closeAllWsBackends, closedWith, nextMessage, openWs, wsBackend } from './helpers/ws.js';
+
+afterEach(async () => {
+  await stopAllProcesses();
+  await closeAllWsBackends();
+  await closeAllBackends();
+});
+
+describe('--tunnel-idle-timeout', () => {
+  it('closes a tunnel that carried no byte either way for that long, and only that one', async () => {
+    const backend = await wsBackend();
+    const proxy = await startProxy(['--upstream', backend.url, '--tunnel-idle-timeout', '400', ...NO_PROBES]);
+    const [busy, idle] = [(await openWs(proxy.port)).ws, (await openWs(proxy.port)).ws];
+    idle.on('error', () => undefined);
+    const opened = Date.now();
+    const idleClosed = closedWith(idle).then(() => Date.now() - opened);
+    // Busy: a message every 100 ms for 1.2 s, each echoed.
+    for (let i = 0; i < 12; i++) {
+      busy.send(`tick ${i}`);
+      expect((await nextMessage(busy)).data.toString()).toBe(`tick ${i}`);
+      await sleep(100);
+    }
+    const idleFor = await idleClosed;
+    expect(idleFor).toBeGreaterThanOrEqual(350);
+    expect(idleFor).toBeLessThan(1200);
+    expect(busy.readyState).toBe(busy.OPEN);
+    const record = await proxy.waitForRecord((r) => r.msg === 'request completed');
+    expect(record).toMatchObject({ status: 101, outcome: 'ok', error_code: 'TUNNEL_IDLE_TIMEOUT' });
+    expect(proxy.accessLog()).toHaveLength(1);
+    busy.close();
+    await waitFor(() => proxy.accessLog().length === 2, 'the busy tunnel record');
+  });
+
+  it('rejects a bad value with status 2', async () => {
+    const result = await runProxy(['--upstream', 'http://127.0.0.1:1', '--tunnel-idle-timeout', '-1']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--tunnel-idle-timeout');
+  });
+});
+
+describe('SIGTERM with tunnels open', () => {
+  it('keeps a tunnel working until --drain-timeout, then closes it and exits 0', async () => {
+    const backend = await wsBackend();
+    const proxy = await startProxy(['--upstream', backend.url, '--drain-timeout', '1500', ...NO_PROBES]);
+    const { ws } = await openWs(proxy.port);
+    ws.on('error', () => undefined);
+    const closed = closedWith(ws);
+    const signalled = Date.now();
+    proxy.child.kill('SIGTERM');
+    await proxy.waitForRecord((r) => r.msg === 'draining');
+    await sleep(300);
+    ws.send('still there?');
+    expect((await nextMessage(ws)).data.toString()).toBe('still there?');
+    await closed;
+    expect(Date.now() - signalled).toBeGreaterThanOrEqual(1400);
+    expect((await proxy.exited).code).toBe(0);
+    const record = proxy.accessLog()[0];
+    expect(record).toMatchObject({ status: 101, outcome: 'ok', error_code: 'SHUTTING_DOWN' });
+    expect(proxy.accessLog()).toHaveLength(1);
+    expect(proxy.records.some((r) => r.msg === 'stopped')).toBe(true);
+  });
+
+  it('exits as soon as the last tunnel closes, before the drain timeout', async () => {
+    const backend = await wsBackend();
+    const proxy = await startProxy(['--upstream', backend.url, '--drain-timeout', '20000', ...NO_PROBES]);
+    const { ws } = await openWs(proxy.port);
+    const signalled = Date.now();
+    proxy.child.kill('SIGTERM');
+    await proxy.waitForRecord((r) => r.msg === 'draining');
+    await sleep(200);
+    ws.close(1001, 'going away');
+    expect((await proxy.exited).code).toBe(0);
+    expect(Date.now() - signalled).toBeLessThan(10_000);
+    expect(proxy.accessLog()[0]).toMatchObject({ status: 101, outcome: 'ok', error_code: null });
+  });
+});
+
+describe('resources', () => {
+  it('keeps file descriptors and memory flat over 2,000 tunnels opened and closed', async () => {
+    const backend = await wsBackend();
+    const proxy = await startProxy(['--upstream', backend.url, ...NO_PROBES]);
+    const round = async (n: number): Promise<void> => {
+      for (let i = 0; i < n; i += 100) {
+        const batch = await Promise.all(Array.from({ length: 100 }, () => openWs(proxy.port)));
+        await Promise.all(
+          batch.map(async ({ ws }) => {
+            ws.send('x');
+            await nextMessage(ws);
+            ws.close();
+            await closedWith(ws);
+          }),
+        );
+      }
+    };
+    await round(200); // warm-up: pools, JIT, metric series
+    await waitFor(() => proxy.accessLog().length === 200, 'the warm-up records');
+    const fdsBefore = fdCount(proxy.pid);
+    const rssBefore = rssBytes(proxy.pid);
+    await round(2000);
+    await waitFor(() => proxy.accessLog().length === 2200, 'every record', 30_000);
+    await waitFor(() => backend.sockets.size === 0, 'every upstream connection closed');
+    await waitFor(() => fdCount(proxy.pid) <= fdsBefore + 10, `fds back near ${fdsBefore}`, 10_000);
+    expect(rssBytes(proxy.pid) - rssBefore).toBeLessThan(64 * MiB);
+  }, 120_000);
+});
