@@ -178,6 +178,37 @@ describe('WebSocket handshakes that do not switch', () => {
     expect(backend.seen[0]!.headers.upgrade).toBe('websocket');
   });
 
+  it('refuses a handshake the proxy would refuse as a plain request, with the same answer', async () => {
+    const backend = await wsBackend();
+    const proxy = await startProxy(['--upstream', backend.url, ...NO_PROBES]);
+    const handshake =
+      'Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n' +
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n';
+    for (const [request, status, code] of [
+      [`GET /no-host HTTP/1.1\r\n${handshake}\r\n`, 400, 'BAD_REQUEST'],
+      [`GET /two-hosts HTTP/1.1\r\nHost: a.test\r\nHost: b.test\r\n${handshake}\r\n`, 400, 'BAD_REQUEST'],
+      [
+        `GET /bad-coding HTTP/1.1\r\nHost: a.test\r\nTransfer-Encoding: gzip, chunked\r\n${handshake}\r\n`,
+        501,
+        'NOT_IMPLEMENTED',
+      ],
+    ] as const) {
+      const client = await openClient(proxy.port);
+      await client.write(request);
+      const [answer] = await client.waitForResponses(1);
+      expect(answer!.status, request).toBe(status);
+      expect(JSON.parse(answer!.body).error.code).toBe(code);
+      client.destroy();
+    }
+    expect(backend.handshakes).toHaveLength(0);
+    await waitFor(() => proxy.accessLog().length === 3, 'three records');
+    expect(proxy.accessLog().map((r) => [r.status, r.outcome, r.error_code])).toEqual([
+      [400, 'rejected', 'BAD_REQUEST'],
+      [400, 'rejected', 'BAD_REQUEST'],
+      [501, 'rejected', 'NOT_IMPLEMENTED'],
+    ]);
+  });
+
   it('forwards Upgrade: h2c as a plain request (body and the next request on the connection included)', async () => {
     const backend = await httpBackend((req, res) => {
       let body = '';
