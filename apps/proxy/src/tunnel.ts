@@ -14,6 +14,7 @@ import {
   classifyUpstreamError,
   ClientAbortError,
   errorCode,
+  InvalidUpstreamResponseError,
   NO_HEALTHY_UPSTREAM_ERROR,
   sendError,
   STATUS,
@@ -22,6 +23,7 @@ import { CLIENT_CLOSED_REQUEST } from './exchange.js';
 import { clientResponseHeaders, upstreamRequestHeaders, VIA } from './header-rules.js';
 import type { ProxyContext } from './proxy-context.js';
 import type { RequestHead } from './request-head.js';
+import { switchingProtocolsHead } from './tunnel-head.js';
 import { relay } from './tunnel-relay.js';
 import { dataOf, type ProxyUpstream, type UpstreamData } from './upstreams.js';
 
@@ -136,6 +138,10 @@ export class Tunnel implements EndedRequest {
 
   /** The upstream answered without switching: that answer goes to the client, then the connection closes. */
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    if (statusCode > 599) {
+      this.abortUpstream?.(new InvalidUpstreamResponseError(`status code ${statusCode}`));
+      return false;
+    }
     if (statusCode < 200) return true;
     if (this.state !== State.AwaitingHeaders) return false;
     this.ttfbMs = performance.now() - this.head.startedAt;
@@ -144,7 +150,7 @@ export class Tunnel implements EndedRequest {
     try {
       res.writeHead(statusCode, clientResponseHeaders(rawHeaders, this.head.requestId, true));
     } catch (err) {
-      this.abortUpstream?.(err instanceof Error ? err : new Error(String(err)));
+      this.abortUpstream?.(new InvalidUpstreamResponseError(err));
       return false;
     }
     this.status = statusCode;
@@ -177,11 +183,7 @@ export class Tunnel implements EndedRequest {
     this.status = statusCode;
     this.state = State.Open;
     this.socket = socket;
-    const headers = clientResponseHeaders((rawHeaders ?? []) as Buffer[], this.head.requestId, false);
-    let text = 'HTTP/1.1 101 Switching Protocols\r\n';
-    for (let i = 0; i < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`;
-    text += `connection: Upgrade\r\nupgrade: ${upgradeOf(rawHeaders) ?? this.protocol}\r\n\r\n`;
-    this.client.write(text, 'latin1');
+    this.client.write(switchingProtocolsHead(rawHeaders, this.head.requestId, this.protocol), 'latin1');
     if (this.early.length > 0) {
       this.bytesIn += this.early.length;
       socket.write(this.early);
@@ -281,12 +283,3 @@ export class Tunnel implements EndedRequest {
 }
 
 const EMPTY = Buffer.alloc(0);
-
-/** The Upgrade header value of the upstream's 101 answer. */
-function upgradeOf(raw: Buffer[] | string[] | null): string | undefined {
-  if (raw === null) return undefined;
-  for (let i = 0; i < raw.length; i += 2) {
-    if (String(raw[i]).toLowerCase() === 'upgrade') return String(raw[i + 1]);
-  }
-  return undefined;
-}
