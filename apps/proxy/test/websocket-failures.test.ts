@@ -129,6 +129,41 @@ describe('WebSocket tunnels that break', () => {
   });
 });
 
+describe('a handshake pipelined behind a request', () => {
+  it('is tunnelled once the answer before it is out', async () => {
+    const backend = await wsBackend();
+    const proxy = await startProxy(['--upstream', backend.url, ...NO_PROBES]);
+    const socket = connect({ port: proxy.port, host: '127.0.0.1' });
+    socket.on('error', () => undefined);
+    await once(socket, 'connect');
+    socket.write(
+      'GET /health HTTP/1.1\r\nHost: example.test\r\n\r\n' +
+        'GET /after HTTP/1.1\r\nHost: example.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
+        'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+    );
+    let data = Buffer.alloc(0);
+    const read = async (until: (text: string) => boolean): Promise<string> => {
+      while (!until(data.toString('latin1')))
+        data = Buffer.concat([data, ((await once(socket, 'data')) as [Buffer])[0]]);
+      return data.toString('latin1');
+    };
+    const heads = await read((t) => /HTTP\/1\.1 101 [^]*\r\n\r\n/.test(t));
+    expect(heads).toMatch(/^HTTP\/1\.1 200 [^]*\r\n\r\nokHTTP\/1\.1 101 /);
+    const switched = data.length;
+    // A masked text frame (all-zero mask) "hi": echoed unmasked.
+    socket.write(Buffer.from([0x81, 0x82, 0, 0, 0, 0, 0x68, 0x69]));
+    await read((t) => t.length >= switched + 4);
+    expect([...data.subarray(switched, switched + 4)]).toEqual([0x81, 0x02, 0x68, 0x69]);
+    expect(backend.handshakes[0]!.url).toBe('/after');
+    socket.destroy();
+    await waitFor(() => proxy.accessLog().length === 2, 'two records');
+    expect(proxy.accessLog().map((r) => [r.path, r.status])).toEqual([
+      ['/health', 200],
+      ['/after', 101],
+    ]);
+  });
+});
+
 describe('WebSocket handshakes that do not switch', () => {
   it('answers 502 UPSTREAM_ERROR when the upstream refuses the connection, then 503 NO_HEALTHY_UPSTREAM', async () => {
     const port = await closedPort();

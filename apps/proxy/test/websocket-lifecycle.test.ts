@@ -83,6 +83,30 @@ describe('SIGTERM with tunnels open', () => {
   });
 });
 
+describe('with --workers 2', () => {
+  it('tunnels in each worker, and every worker closes its tunnels at the drain timeout, then exits 0', async () => {
+    const backend = await wsBackend();
+    const proxy = await startProxy([
+      ...['--upstream', backend.url, '--workers', '2', '--drain-timeout', '1000'],
+      ...NO_PROBES,
+    ]);
+    const opened = await Promise.all(Array.from({ length: 6 }, () => openWs(proxy.port)));
+    for (const { ws } of opened) {
+      ws.on('error', () => undefined);
+      ws.send('a');
+      expect((await nextMessage(ws)).data.toString()).toBe('a');
+    }
+    opened[0]!.ws.close();
+    await closedWith(opened[0]!.ws);
+    proxy.child.kill('SIGTERM');
+    for (const { ws } of opened.slice(1)) await closedWith(ws);
+    expect((await proxy.exited).code).toBe(0);
+    const codes = proxy.accessLog().map((r) => r.error_code);
+    expect(codes.filter((c) => c === null)).toHaveLength(1);
+    expect(codes.filter((c) => c === 'SHUTTING_DOWN')).toHaveLength(5);
+  });
+});
+
 describe('resources', () => {
   it('keeps file descriptors and memory flat over 2,000 tunnels opened and closed', async () => {
     const backend = await wsBackend();
