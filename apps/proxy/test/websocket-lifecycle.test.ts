@@ -17,20 +17,20 @@ afterEach(async () => {
 describe('--tunnel-idle-timeout', () => {
   it('closes a tunnel that carried no byte either way for that long, and only that one', async () => {
     const backend = await wsBackend();
-    const proxy = await startProxy(['--upstream', backend.url, '--tunnel-idle-timeout', '400', ...NO_PROBES]);
+    const proxy = await startProxy(['--upstream', backend.url, '--tunnel-idle-timeout', '800', ...NO_PROBES]);
     const [busy, idle] = [(await openWs(proxy.port)).ws, (await openWs(proxy.port)).ws];
     idle.on('error', () => undefined);
     const opened = Date.now();
     const idleClosed = closedWith(idle).then(() => Date.now() - opened);
-    // Busy: a message every 100 ms for 1.2 s, each echoed.
-    for (let i = 0; i < 12; i++) {
+    // Busy: a message every 100 ms for 2 s and more, each echoed.
+    for (let i = 0; i < 20; i++) {
       busy.send(`tick ${i}`);
       expect((await nextMessage(busy)).data.toString()).toBe(`tick ${i}`);
       await sleep(100);
     }
     const idleFor = await idleClosed;
-    expect(idleFor).toBeGreaterThanOrEqual(350);
-    expect(idleFor).toBeLessThan(1200);
+    expect(idleFor).toBeGreaterThanOrEqual(750);
+    expect(idleFor).toBeLessThan(4000);
     expect(busy.readyState).toBe(busy.OPEN);
     const record = await proxy.waitForRecord((r) => r.msg === 'request completed');
     expect(record).toMatchObject({ status: 101, outcome: 'ok', error_code: 'TUNNEL_IDLE_TIMEOUT' });
@@ -39,10 +39,25 @@ describe('--tunnel-idle-timeout', () => {
     await waitFor(() => proxy.accessLog().length === 2, 'the busy tunnel record');
   });
 
-  it('rejects a bad value with status 2', async () => {
-    const result = await runProxy(['--upstream', 'http://127.0.0.1:1', '--tunnel-idle-timeout', '-1']);
-    expect(result.code).toBe(2);
-    expect(result.stderr).toContain('--tunnel-idle-timeout');
+  it.each(['-1', '1.5', 'soon', '2147483648'])(
+    'rejects %j with status 2 and a message naming it',
+    async (value) => {
+      const result = await runProxy(['--upstream', 'http://127.0.0.1:1', '--tunnel-idle-timeout', value]);
+      expect(result.code).toBe(2);
+      expect(result.stderr.trim()).toBe(
+        `roundguard: invalid --tunnel-idle-timeout ${JSON.stringify(value)}: expected a number of milliseconds from 0 (none) to 2147483647`,
+      );
+    },
+  );
+
+  it('0 (the default: none) keeps an idle tunnel open', async () => {
+    const backend = await wsBackend();
+    const proxy = await startProxy(['--upstream', backend.url, '--tunnel-idle-timeout', '0', ...NO_PROBES]);
+    const { ws } = await openWs(proxy.port);
+    await sleep(1000);
+    ws.send('still open');
+    expect((await nextMessage(ws)).data.toString()).toBe('still open');
+    expect(proxy.accessLog()).toHaveLength(0);
   });
 });
 
