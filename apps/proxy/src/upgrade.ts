@@ -128,9 +128,13 @@ export function replayAsPlainRequest(
     if (!equalsLower(raw[i] as string, 'upgrade')) text += `${raw[i]}: ${raw[i + 1]}\r\n`;
   }
   text += '\r\n';
-  socket.setTimeout(0); // a keep-alive timer left by an earlier answer must not fire under the new parser
-  socket.unshift(
-    early.length === 0 ? Buffer.from(text, 'latin1') : Buffer.concat([Buffer.from(text, 'latin1'), early]),
-  );
-  server.emit('connection', socket);
+  try {
+    socket.setTimeout(0); // a keep-alive timer left by an earlier answer must not fire under the new parser
+    socket.unshift(
+      early.length === 0 ? Buffer.from(text, 'latin1') : Buffer.concat([Buffer.from(text, 'latin1'), early]),
+    );
+    server.emit('connection', socket);
+  } catch {
+    socket.destroy(); // the client closed its side already: nothing to replay
+  }
 }

@@ -129,6 +129,38 @@ describe('WebSocket tunnels that break', () => {
   });
 });
 
+describe('bytes around the switch', () => {
+  it('relays what the client sent with its handshake, and what the upstream sent with its 101', async () => {
+    const upstream = await rawUpstream((conn) => {
+      conn.socket.write(
+        'HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
+          'Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\nFROM-UPSTREAM',
+      );
+    });
+    const proxy = await startProxy(['--upstream', upstream.url, ...NO_PROBES]);
+    const socket = connect({ port: proxy.port, host: '127.0.0.1' });
+    socket.on('error', () => undefined);
+    await once(socket, 'connect');
+    socket.write(
+      'GET /early HTTP/1.1\r\nHost: example.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
+        'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\nFROM-CLIENT',
+    );
+    let text = '';
+    while (!text.endsWith('FROM-UPSTREAM'))
+      text += ((await once(socket, 'data')) as [Buffer])[0].toString('latin1');
+    expect(text).toMatch(/^HTTP\/1\.1 101 Switching Protocols\r\n/);
+    expect(text).toMatch(/\r\nsec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK\+xOo=\r\n/i);
+    expect(text).toMatch(/\r\nvia: 1\.1 roundguard\r\n/i);
+    await waitFor(
+      () => upstream.connections[0]?.bytes().toString('latin1').endsWith('\r\n\r\nFROM-CLIENT'),
+      'the early bytes upstream',
+    );
+    socket.end();
+    const record = await oneRecordNothingInFlight(proxy);
+    expect(record).toMatchObject({ status: 101, bytes_in: 11, bytes_out: 13 });
+  });
+});
+
 describe('a handshake pipelined behind a request', () => {
   it('is tunnelled once the answer before it is out', async () => {
     const backend = await wsBackend();
