@@ -64,7 +64,10 @@ function forget(tunnel: Tunnel): void {
   const tunnels = openTunnels.get(tunnel.ctx);
   if (tunnels === undefined) return;
   tunnels.delete(tunnel);
-  if (tunnels.size === 0) for (const resolve of closing.get(tunnel.ctx) ?? []) resolve();
+  if (tunnels.size > 0) return;
+  const waiting = closing.get(tunnel.ctx) ?? [];
+  closing.delete(tunnel.ctx);
+  for (const resolve of waiting) resolve();
 }
 
 const closing = new WeakMap<ProxyContext, (() => void)[]>();
