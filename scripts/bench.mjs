@@ -5,6 +5,7 @@
 // measured wrk runs (100 B POST, 50 connections; 64 KiB POST, 20 connections) -> stop it. Also measures
 // the echo app against a bare node:http echo server. Prints a Markdown report on stdout (progress on
 // stderr) and writes the raw records to .bench-results/<timestamp>.json. Loopback (127.0.0.1) only.
+// Then the WebSocket workload (scripts/bench/websocket.mjs): messages/s through the proxy vs direct.
 // Never part of `pnpm test`. Files: scripts/bench/*. Run with --help for the options.
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -31,6 +32,7 @@ import {
   which,
 } from './bench/procs.mjs';
 import { median, renderReport } from './bench/report.mjs';
+import { runWebSocketBench } from './bench/websocket.mjs';
 import { runWrk } from './bench/wrk.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -53,6 +55,8 @@ const HELP = `usage: node scripts/bench.mjs [options]        (pnpm bench builds 
   --workers-scaling    also run roundguard-nopin, roundguard-w2-nopin and nginx-w2-nopin with nothing pinned
   --baseline DIR       also measure the proxy built in another checkout DIR (e.g. a \`git worktree\` of an
                        older commit, built with \`pnpm build\`), as roundguard-baseline: before/after in one run
+  --websocket-only     run only the WebSocket workload (messages/s through the proxy vs direct)
+  --skip-websocket     leave the WebSocket workload out
   --keep-tmp           keep the temp dir (generated configs, logs) even when all went well
   -h, --help           this text
 
@@ -73,6 +77,8 @@ function parseOptions(argv) {
       only: { type: 'string' },
       'workers-scaling': { type: 'boolean', default: false },
       'keep-tmp': { type: 'boolean', default: false },
+      'websocket-only': { type: 'boolean', default: false },
+      'skip-websocket': { type: 'boolean', default: false },
       baseline: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -110,6 +116,8 @@ function parseOptions(argv) {
     only,
     workersScaling: values['workers-scaling'],
     keepTmp: values['keep-tmp'],
+    websocketOnly: values['websocket-only'],
+    skipWebsocket: values['skip-websocket'],
     baseline: values.baseline === undefined ? null : path.resolve(values.baseline),
   };
 }
@@ -206,7 +214,7 @@ async function main() {
   const cpusFor = (role, c) =>
     pinned && c.group === 'pinned' ? (role === 'loadgen' ? LOADGEN_CPU : SERVER_CPU) : null;
 
-  const { candidates, skipped } = buildCandidates({
+  const { candidates: available, skipped } = buildCandidates({
     root: ROOT,
     benchDir: BENCH_DIR,
     tools,
@@ -216,7 +224,9 @@ async function main() {
     only: opts.only,
     baseline: opts.baseline,
   });
-  if (!candidates.length) fail(`no candidate to run (${skipped.join('; ') || 'empty --only'})`);
+  const candidates = opts.websocketOnly ? [] : available;
+  if (!candidates.length && !opts.websocketOnly)
+    fail(`no candidate to run (${skipped.join('; ') || 'empty --only'})`);
   const needsBackends = candidates.some((c) => c.kind !== 'server');
 
   // Temp dir: bodies, generated nginx/haproxy configs, logs. nginx workers run as nobody when started as
@@ -301,6 +311,24 @@ async function main() {
     }
   }
   for (const b of backends) await stopGroup(b);
+
+  // The WebSocket workload: its own backend and load generator (wrk has no WebSocket), same pinning.
+  const websocket = opts.skipWebsocket
+    ? null
+    : await runWebSocketBench({
+        root: ROOT,
+        benchDir: BENCH_DIR,
+        tools,
+        cpusFor: (role) => (pinned ? (role === 'loadgen' ? LOADGEN_CPU : SERVER_CPU) : null),
+        rounds: opts.rounds,
+        seconds: opts.duration,
+        warmupS: opts.warmup,
+        tmp,
+        log,
+      }).catch((err) => {
+        log(`websocket: FAILED: ${err.message}`);
+        return { rows: [], markdown: `## WebSocket\n\nFAILED: ${err.message}`, failed: true };
+      });
 
   // ---------------------------------------------------------------- one candidate in one round
   async function runCandidate(c, round) {
@@ -521,7 +549,12 @@ async function main() {
     elapsedS,
     backendPorts,
   };
-  const report = renderReport({ records, candidates, workloads, meta });
+  const report = [
+    candidates.length ? renderReport({ records, candidates, workloads, meta }) : '',
+    websocket?.markdown ?? '',
+  ]
+    .filter(Boolean)
+    .join('\n\n');
   process.stdout.write(`${report}\n`);
 
   const resultsDir = path.join(ROOT, '.bench-results');
@@ -536,10 +569,10 @@ async function main() {
   }));
   fs.writeFileSync(
     file,
-    `${JSON.stringify({ meta, candidates: candInfo, checks, warmups, records, report }, null, 2)}\n`,
+    `${JSON.stringify({ meta, candidates: candInfo, checks, warmups, records, websocket: websocket?.rows ?? null, report }, null, 2)}\n`,
   );
 
-  const failures = records.filter((r) => r.failed).length + failedChecks.length;
+  const failures = records.filter((r) => r.failed).length + failedChecks.length + (websocket?.failed ? 1 : 0);
   if (failures) scratch.keep = true;
   log(
     `done in ${elapsedS.toFixed(0)} s; raw results: ${path.relative(ROOT, file)}${scratch.keep ? `; logs and configs kept in ${tmp}` : ''}`,

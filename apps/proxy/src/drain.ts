@@ -1,11 +1,12 @@
 // Graceful stop of a forwarding listener (SIGTERM / SIGINT): stop accepting, answer the requests in
 // flight with `Connection: close`, close the connections that carry no request at once, wait up to
-// --drain-timeout for the rest, then close what remains.
+// --drain-timeout for the rest (WebSocket tunnels included), then close what remains.
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { responseInProgress } from './node-internals.js';
 import type { ProxyContext } from './proxy-context.js';
 import { closeServer } from './runtime.js';
+import { closeTunnels, isTunnelSocket } from './upgrade.js';
 
 /** The client connections of a server, kept so that a drain can close those that carry no request. */
 export function trackConnections(server: Server): Set<Socket> {
@@ -24,7 +25,9 @@ export function trackConnections(server: Server): Set<Socket> {
  */
 function closeUnusedConnections(proxy: Server, sockets: ReadonlySet<Socket>): void {
   proxy.closeIdleConnections();
-  for (const socket of sockets) if (responseInProgress(socket) === null) socket.destroy();
+  for (const socket of sockets) {
+    if (responseInProgress(socket) === null && !isTunnelSocket(socket)) socket.destroy();
+  }
 }
 
 /** Drains `proxy`; resolves once every connection is closed, by then or by force at the drain timeout. */
@@ -49,5 +52,8 @@ export async function drainProxy(
   );
   await Promise.race([Promise.all([idle, closed]), deadline]);
   if (timedOut) logger.warn('drain timeout: closing remaining connections', { in_flight: ctx.inFlight });
+  // WebSocket tunnels were left open until now (they are requests in flight); closed, then accounted.
+  const tunnelsClosed = closeTunnels(ctx);
   proxy.closeAllConnections();
+  await tunnelsClosed;
 }

@@ -241,6 +241,15 @@ export const PROXY_OPTIONS = [
     doc: 'on SIGTERM/SIGINT: `/readyz` answers 503 at once, traffic is still served (new connections, keep-alive) for MS, then the drain starts; lets a load balancer take the instance out first. A second signal ends the delay at once',
   }),
   option({
+    key: 'tunnelIdleTimeout',
+    flag: '--tunnel-idle-timeout',
+    placeholder: 'MS',
+    default: 0,
+    parse: integer(0, MAX_MS, `a number of milliseconds from 0 (none) to ${MAX_MS}`),
+    help: 'close a WebSocket tunnel with no bytes either way for this long, 0 = never',
+    doc: 'close a WebSocket tunnel that carried no byte either way for this long (0 = never)',
+  }),
+  option({
     key: 'logFormat',
     flag: '--log-format',
     placeholder: 'json|pretty',

@@ -60,6 +60,8 @@ export interface ProxyConfig {
   readonly drainTimeout: number;
   /** On SIGTERM/SIGINT, milliseconds `/readyz` answers 503 while traffic is still served, before the drain (`--shutdown-delay`). */
   readonly shutdownDelay: number;
+  /** Milliseconds a WebSocket tunnel may carry no byte either way before it is closed; 0 = never (`--tunnel-idle-timeout`). */
+  readonly tunnelIdleTimeout: number;
   /** `json`, `pretty`, or `auto` (pretty on a TTY, json otherwise) (`--log-format`). */
   readonly logFormat: LogFormatOption;
   /** Lowest level written to the log (`--log-level`). */

@@ -12,6 +12,7 @@ import type { ProxyContext } from './proxy-context.js';
 import { readRequestHead } from './request-head.js';
 import { validate } from './request-validation.js';
 import { isRefused, refuse, refuseConnect } from './refusal.js';
+import { upgradeListener } from './upgrade.js';
 
 type ReqWithExchange = IncomingMessage & { [kExchange]?: Exchange };
 
@@ -64,6 +65,9 @@ export function createProxyServer(ctx: ProxyContext): Server {
   server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
     refuse(ctx, req, res, readRequestHead(req, performance.now()), 'EXPECTATION_FAILED');
   });
+
+  // Connection: Upgrade: a WebSocket handshake is tunnelled, anything else replayed as a plain request.
+  server.on('upgrade', upgradeListener(ctx, server));
 
   server.on('clientError', clientErrorHandler(ctx));
   return server;

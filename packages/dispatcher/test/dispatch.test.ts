@@ -188,6 +188,45 @@ describe('undici APIs through the dispatcher', () => {
     socket.destroy();
     expect(lb.status()[0]).toMatchObject({ inFlight: 0, requests: 1, failures: 0 });
   });
+
+  it('hands an upgrade answered without 101 to a legacy handler as a response, and a 5xx one as a failure', async () => {
+    const a = await startServer((req, res) => {
+      req.resume();
+      res.statusCode = req.url === '/denied' ? 403 : 503;
+      res.end('no');
+    });
+    const lb = balanced({ upstreams: [a.url], ...noChecks });
+    const answer = (path: string) =>
+      new Promise<{ status: number; body: string; upgraded: boolean }>((resolve, reject) => {
+        let status = 0;
+        let body = '';
+        lb.dispatch(
+          { origin: 'http://x.internal', path, method: 'GET', upgrade: 'websocket' },
+          {
+            onConnect() {},
+            onHeaders(statusCode: number) {
+              status = statusCode;
+              return true;
+            },
+            onData(chunk: Buffer) {
+              body += chunk.toString();
+              return true;
+            },
+            onComplete() {
+              resolve({ status, body, upgraded: false });
+            },
+            onUpgrade() {
+              resolve({ status: 101, body, upgraded: true });
+            },
+            onError: reject,
+          },
+        );
+      });
+    expect(await answer('/denied')).toEqual({ status: 403, body: 'no', upgraded: false });
+    expect(lb.status()[0]).toMatchObject({ inFlight: 0, requests: 1, failures: 0 });
+    expect(await answer('/busy')).toEqual({ status: 503, body: 'no', upgraded: false });
+    expect(lb.status()[0]).toMatchObject({ inFlight: 0, requests: 2, failures: 1 });
+  });
 });
 
 describe('handlers', () => {
