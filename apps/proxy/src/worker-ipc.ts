@@ -270,7 +270,7 @@ export class ClusterUpstreams {
       const before = this.#states.get(s.name);
       if (before === state) return;
       this.#states.set(s.name, state);
-      const data = dataOf(handle, this.#ctx.metrics);
+      const data = dataOf(handle, this.#ctx.metrics, this.#ctx.history);
       if (before === undefined) data.metrics.setState(state);
       else trackState(data, before, state);
     });
