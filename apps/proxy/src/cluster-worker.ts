@@ -5,7 +5,8 @@ import { drainProxy, trackConnections } from './drain.js';
 import type { ProxyConfig } from './options.js';
 import { createProxyServer } from './proxy-server.js';
 import { closeDispatcher, createRuntime, listen, onStopSignals, stopped } from './runtime.js';
-import { attachWorker, type ToPrimary } from './worker-ipc.js';
+import type { ToPrimary } from './ipc-messages.js';
+import { attachWorker } from './worker-ipc.js';
 
 export async function runWorker(config: ProxyConfig): Promise<void> {
   const { logger, dispatcher, ctx } = createRuntime(config, 'forward', { role: 'worker' });

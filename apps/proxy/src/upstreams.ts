@@ -91,7 +91,11 @@ export function dispatcherOptions(
 }
 
 /** The `data` of an upstream, made on first use. */
-export function dataOf(upstream: ProxyUpstream, metrics: ProxyMetrics, history: TrafficHistory): UpstreamData {
+export function dataOf(
+  upstream: ProxyUpstream,
+  metrics: ProxyMetrics,
+  history: TrafficHistory,
+): UpstreamData {
   let data = upstream.data;
   if (data === undefined) {
     data = {
