@@ -82,7 +82,7 @@ export const PROXY_OPTIONS = [
     placeholder: 'TOKEN',
     env: 'ROUNDGUARD_ADMIN_TOKEN',
     default: undefined,
-    defaultText: 'none (the admin API is read-only)',
+    defaultText: 'none: read-only',
     secret: true,
     parse: text('a token of 16 to 512 visible ASCII characters', (s) => /^[\x21-\x7e]{16,512}$/.test(s)),
     help: 'enables the admin write API; clients send it as Authorization: Bearer TOKEN',
