@@ -62,7 +62,7 @@ export function parseChange(body: Record<string, unknown>): UpstreamChange {
     throw bad(`weight must be an integer from 0 to ${MAX_WEIGHT}, got ${shown(body.weight)}`);
   return {
     ...(body.state === undefined ? {} : { state: body.state as AdminState }),
-    ...(body.weight === undefined ? {} : { weight: body.weight as number }),
+    ...(body.weight === undefined ? {} : { weight: body.weight }),
   };
 }
 

@@ -79,7 +79,6 @@ class UpstreamSeries implements UpstreamRecorder {
   readonly #latency = new Uint32Array(LATENCY_SLOTS * LATENCY_BUCKETS);
   /** The sum of the rows of #latency, kept up to date so that a snapshot reads one row. */
   readonly #latencyTotals = new Uint32Array(LATENCY_BUCKETS);
-  #latencyCount = 0;
 
   constructor(name: string, now: () => number) {
     this.name = name;
@@ -118,7 +117,6 @@ class UpstreamSeries implements UpstreamRecorder {
     const cell = (second % LATENCY_SLOTS) * LATENCY_BUCKETS + bucket;
     this.#latency[cell] = (this.#latency[cell] as number) + 1;
     this.#latencyTotals[bucket] = (this.#latencyTotals[bucket] as number) + 1;
-    this.#latencyCount++;
   }
 
   /** Moves the head to `second`, clearing the slots of the seconds skipped; returns the head. */
@@ -140,7 +138,6 @@ class UpstreamSeries implements UpstreamRecorder {
     if (gap >= LATENCY_SLOTS) {
       this.#latency.fill(0);
       this.#latencyTotals.fill(0);
-      this.#latencyCount = 0;
     } else {
       for (let s = head + 1; s <= second; s++) {
         const row = (s % LATENCY_SLOTS) * LATENCY_BUCKETS;
@@ -148,7 +145,6 @@ class UpstreamSeries implements UpstreamRecorder {
           const n = this.#latency[row + b] as number;
           if (n !== 0) {
             this.#latencyTotals[b] = (this.#latencyTotals[b] as number) - n;
-            this.#latencyCount -= n;
             this.#latency[row + b] = 0;
           }
         }
