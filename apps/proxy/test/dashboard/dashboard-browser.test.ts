@@ -285,7 +285,9 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
     await setWeight.click();
     await expect
       .poll(() => page.locator('#message').textContent())
-      .toBe(`Weight 2.5 ${name(1)} failed: 400 BAD_REQUEST: weight must be an integer from 0, got 2.5`);
+      .toBe(
+        `Weight 2.5 ${name(1)} failed: 400 INVALID_CHANGE: weight must be an integer from 0 to 1000000, got 2.5`,
+      );
     await weight.fill('5');
     await weight.press('Enter');
     await expect
