@@ -62,13 +62,13 @@ export class UpstreamControl {
 
   /** Adds an upstream: it takes traffic after its first good probe. 409 when its name or URL is taken. */
   add(u: NewUpstream): UpstreamStatus {
-    const taken = this.#ctx.dispatcher
-      .status()
-      .find(
-        (s) =>
-          (s.discoveredFrom !== null || this.#ctx.upstreams.some((c) => this.#nameOf(c) === s.name)) &&
-          (s.name === u.name || s.url === u.url),
-      );
+    const configured = new Set(this.#ctx.upstreams.map((c) => this.#nameOf(c)));
+    const taken = this.#ctx.dispatcher.status().find((s) => {
+      if (s.discoveredFrom !== null || configured.has(s.name)) return s.name === u.name || s.url === u.url;
+      // One being removed: it may come back (same name and URL), or give its name to another URL (it
+      // leaves at once), but its URL stays its own until it is gone (the metrics are by URL).
+      return s.url === u.url && s.name !== u.name;
+    });
     const listed = this.#ctx.upstreams.find((c) => c.url === u.url || this.#nameOf(c) === u.name);
     if (taken !== undefined || listed !== undefined) {
       const other = taken?.name ?? this.#nameOf(listed as UpstreamConfig);

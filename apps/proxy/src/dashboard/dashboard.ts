@@ -2,14 +2,9 @@
 // Server-Sent Events), GET /dashboard.js and GET /dashboard.css. Nothing is loaded from another origin,
 // and every answer carries a Content-Security-Policy that forbids it (and inline scripts).
 //
-// Wiring, in the admin server (`history` is the proxy's TrafficHistory, fed by the request path through
-// `history.upstream(name).record(status, seconds)`; `status()` returns what GET /upstreams reports):
-//
-//   const dashboard = createDashboard({ history, status: () => lb.status() });
-//   // in the request handler, before the 404:
-//   if (dashboard.handle(req, res)) return;
-//   // when the admin server drains, before server.close():
-//   dashboard.close();
+// admin-server.ts wires it in: `history` is the process' TrafficHistory (fed by account.ts through each
+// upstream's recorder), or in a cluster the workers' counts added up; `status()` maps what GET /upstreams
+// reports; its errors are JSON answers written by errors.ts.
 //
 // The page's buttons call PATCH /upstreams/NAME with `Authorization: Bearer TOKEN`; that route belongs
 // to the admin write API, not to this module.
