@@ -295,6 +295,10 @@ describe('changes and traffic', () => {
     expect(counts[holder.name]).toBeUndefined();
     await sleep(300);
     expect(await upstream(nameOf(holder))).toBeDefined();
+    // Its URL stays its own while it finishes (the metrics are by URL).
+    const taken = await api(proxy.adminUrl, 'POST', '/upstreams', { url: holder.url, name: 'other-name' });
+    expect(taken.status).toBe(409);
+    expect(codeOf(taken)).toBe('UPSTREAM_EXISTS');
     holder.release();
     expect((await held).status).toBe(200);
     await waitFor(async () => (await upstream(nameOf(holder))) === undefined, 'the removed upstream gone');
