@@ -3,7 +3,7 @@
 // had not applied a change would still send some of them the old way.
 import { afterAll, expect, it } from 'vitest';
 import { api, closeAllBackends, holdingBackend, spread, TOKEN } from './helpers/admin-api.js';
-import { getMetrics, getUpstreams, sumOf, waitFor } from './helpers/http.js';
+import { getMetrics, getUpstreams, postJson, sumOf, waitFor } from './helpers/http.js';
 import { startProxy, stopAllProcesses } from './helpers/processes.js';
 
 afterAll(async () => {
@@ -44,15 +44,34 @@ it('applies drain, weight, POST and DELETE in every worker before answering, and
     async () => (await getUpstreams(proxy.adminUrl)).find((u) => u.name === 'c')?.state === 'up',
     'c up',
   );
-  expect((await api(proxy.adminUrl, 'DELETE', `/upstreams/127.0.0.1:${b.port}`)).status).toBe(202);
+  // A request held on B in some worker: B stays listed (draining) until that worker is done with it.
+  const held: Promise<unknown>[] = [];
+  for (let i = 0; i < 20 && b.held === 0; i++) {
+    const total = a.held + b.held + c.held;
+    held.push(postJson(`${proxy.url}/hold`, { i }));
+    await waitFor(() => a.held + b.held + c.held > total, 'the request held');
+  }
+  expect(b.held).toBe(1);
+  const nameB = `127.0.0.1:${b.port}`;
+  expect((await api(proxy.adminUrl, 'DELETE', `/upstreams/${nameB}`)).status).toBe(202);
+  expect((await getUpstreams(proxy.adminUrl)).find((u) => u.name === nameB)).toMatchObject({
+    state: 'draining',
+    inFlight: 1,
+  });
   await api(proxy.adminUrl, 'PATCH', `/upstreams/${nameA}`, { weight: 1 });
   const after = await spread(proxy.url, 20);
   expect(after).toEqual({ A: 10, C: 10 });
+  for (const x of [a, b, c]) x.release();
+  await Promise.all(held);
+  await waitFor(
+    async () => (await getUpstreams(proxy.adminUrl)).every((u) => u.name !== nameB),
+    'B gone once its request is done',
+  );
 
   // The merged view: counts from both workers, and the metric of every change.
   const list = await getUpstreams(proxy.adminUrl);
   expect(list.map((u) => u.name)).toEqual([nameA, 'c']);
-  expect(list.find((u) => u.name === 'c')?.requests).toBe(10);
+  expect(list.find((u) => u.name === 'c')?.requests).toBe(c.count);
   const { samples } = await getMetrics(proxy.adminUrl);
   expect(sumOf(samples, 'roundguard_admin_changes_total')).toBe(7);
   expect(proxy.records.filter((r) => r.msg === 'upstream changed' && r.role === 'primary')).toHaveLength(7);
