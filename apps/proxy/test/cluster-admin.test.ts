@@ -60,7 +60,9 @@ it('applies drain, weight, POST and DELETE in every worker before answering, and
   });
   await api(proxy.adminUrl, 'PATCH', `/upstreams/${nameA}`, { weight: 1 });
   const after = await spread(proxy.url, 20);
-  expect(after).toEqual({ A: 10, C: 10 });
+  // Each worker alternates A and C; the cluster may give one worker a connection more than the other.
+  expect(Object.keys(after).sort()).toEqual(['A', 'C']);
+  expect(Math.abs((after.A ?? 0) - 10)).toBeLessThanOrEqual(1);
   for (const x of [a, b, c]) x.release();
   await Promise.all(held);
   await waitFor(
