@@ -70,6 +70,7 @@ export function account(ctx: ProxyContext, upstream: UpstreamData | null, ended:
   if (ended.outcome === 'upstream_error' || ended.outcome === 'timeout')
     metrics.upstreamError(ended.errorCode);
   metrics.requestFinished(ended.head.method ?? 'OTHER', ended.status, ended.outcome, durationMs / 1000);
+  upstream?.traffic.record(ended.status, durationMs / 1000);
   logRequest(ctx.logger, ended, metrics.upstream, durationMs);
   if (ctx.inFlight === 0) ctx.onIdle();
 }

@@ -1,15 +1,17 @@
 // The cluster primary role (`--workers N`, N > 1): runs the health checks and DNS discovery (a dispatcher
 // that forwards nothing) and the admin server, forks N workers that forward, and keeps them in step over
-// IPC (worker-ipc.ts). A worker that dies is replaced; on SIGTERM / SIGINT every worker drains, then the
+// IPC (ipc-messages.ts). A worker that dies is replaced; on SIGTERM / SIGINT every worker drains, then the
 // primary stops.
 import cluster from 'node:cluster';
 import { once } from 'node:events';
 import { createAdminServer, type AdminSources } from './admin-server.js';
 import type { ProxyConfig } from './options.js';
 import { reload } from './reload.js';
+import { ClusterUpstreams } from './cluster-upstreams.js';
+import type { ToPrimary, ToWorker } from './ipc-messages.js';
 import { createRuntime, listen, logListening, stopped, stopProbesAndAdmin } from './runtime.js';
 import { onStopSignals } from './shutdown.js';
-import { ClusterUpstreams, WorkerQueries, type ToPrimary, type ToWorker } from './worker-ipc.js';
+import { WorkerQueries } from './worker-queries.js';
 
 export async function runPrimary(config: ProxyConfig): Promise<void> {
   const { logger, dispatcher, ctx } = createRuntime(config, 'probes', { role: 'primary' });
@@ -19,6 +21,8 @@ export async function runPrimary(config: ProxyConfig): Promise<void> {
     metricsText: () => queries.metricsText(ctx),
     upstreams: () => upstreams.report(queries),
     pickable: () => upstreams.pickable(),
+    traffic: () => queries.traffic(),
+    applied: () => upstreams.applied(),
   };
   const admin = createAdminServer(ctx, sources);
   let stopping = false;

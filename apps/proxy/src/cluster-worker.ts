@@ -5,9 +5,10 @@ import { drainProxy, trackConnections } from './drain.js';
 import { listenOnHosts } from './listeners.js';
 import type { ProxyConfig } from './options.js';
 import { createProxyServer } from './proxy-server.js';
+import type { ToPrimary, ToWorker } from './ipc-messages.js';
 import { closeDispatcher, createRuntime, stopped } from './runtime.js';
 import { onStopSignals } from './shutdown.js';
-import { attachWorker, type ToPrimary, type ToWorker } from './worker-ipc.js';
+import { attachWorker } from './worker-ipc.js';
 
 export async function runWorker(config: ProxyConfig): Promise<void> {
   const { logger, dispatcher, ctx } = createRuntime(config, 'forward', { role: 'worker' });

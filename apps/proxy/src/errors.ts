@@ -1,7 +1,8 @@
 // The one place where failures become HTTP answers: every error code the proxy answers with, its status,
 // how upstream failures (undici and socket errors) map to 502 / 504, to a metric reason, to an outcome
 // and whether it was a connect failure (the dispatcher takes such an upstream out itself), and how the HTTP parser's errors on a client connection map to
-// 400 / 408 / 431 / 501 / 505 (for the proxy and the admin listener alike).
+// 400 / 408 / 431 / 501 / 505 (for the proxy and the admin listener alike), and the admin server's own
+// answers (write API, dashboard).
 import type { ServerResponse } from 'node:http';
 
 /** Error codes in the proxy's JSON error bodies `{"error":{"code","message"}}`. */
@@ -17,7 +18,20 @@ export type ProxyErrorCode =
   | 'EXPECTATION_FAILED'
   | 'SHUTTING_DOWN'
   | 'NOT_FOUND'
-  | 'METHOD_NOT_ALLOWED';
+  | 'METHOD_NOT_ALLOWED'
+  // The admin server's own answers (write API, dashboard, metrics):
+  | 'ADMIN_READ_ONLY'
+  | 'UNAUTHORIZED'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'INVALID_UPSTREAM'
+  | 'INVALID_CHANGE'
+  | 'UPSTREAM_EXISTS'
+  | 'UPSTREAM_DISCOVERED'
+  | 'UNKNOWN_UPSTREAM'
+  | 'TOO_MANY_EVENT_STREAMS'
+  | 'STATUS_UNAVAILABLE'
+  | 'METRICS_COLLECTION_FAILED';
 
 export const STATUS: Readonly<Record<ProxyErrorCode, number>> = {
   UPSTREAM_ERROR: 502,
@@ -32,6 +46,18 @@ export const STATUS: Readonly<Record<ProxyErrorCode, number>> = {
   SHUTTING_DOWN: 503,
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
+  ADMIN_READ_ONLY: 403,
+  UNAUTHORIZED: 401,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  PAYLOAD_TOO_LARGE: 413,
+  INVALID_UPSTREAM: 400,
+  INVALID_CHANGE: 400,
+  UPSTREAM_EXISTS: 409,
+  UPSTREAM_DISCOVERED: 409,
+  UNKNOWN_UPSTREAM: 404,
+  TOO_MANY_EVENT_STREAMS: 503,
+  STATUS_UNAVAILABLE: 500,
+  METRICS_COLLECTION_FAILED: 500,
 };
 
 const MESSAGES: Readonly<Record<ProxyErrorCode, string>> = {
@@ -47,12 +73,29 @@ const MESSAGES: Readonly<Record<ProxyErrorCode, string>> = {
   SHUTTING_DOWN: 'the server is shutting down',
   NOT_FOUND: 'not found',
   METHOD_NOT_ALLOWED: 'method not allowed',
+  ADMIN_READ_ONLY: 'the admin API is read-only: start the proxy with --admin-token to enable changes',
+  UNAUTHORIZED: 'a valid bearer token is required',
+  UNSUPPORTED_MEDIA_TYPE: 'expected Content-Type: application/json',
+  PAYLOAD_TOO_LARGE: 'the request body is too large',
+  INVALID_UPSTREAM: 'the upstream is invalid',
+  INVALID_CHANGE: 'the change is invalid',
+  UPSTREAM_EXISTS: 'an upstream with this name or URL exists',
+  UPSTREAM_DISCOVERED: 'a discovered upstream cannot be removed: change DNS or the config file',
+  UNKNOWN_UPSTREAM: 'no upstream has this name',
+  TOO_MANY_EVENT_STREAMS: 'too many event streams are open',
+  STATUS_UNAVAILABLE: 'the upstream status could not be read',
+  METRICS_COLLECTION_FAILED: 'metrics could not be collected',
 };
 
 /** JSON error body for a code, with the default message; built once per code. */
 const BODIES = new Map<ProxyErrorCode, Buffer>(
   (Object.keys(MESSAGES) as ProxyErrorCode[]).map((code) => [code, errorBody(code, MESSAGES[code])]),
 );
+
+/** The default message of a code. */
+export function defaultMessage(code: ProxyErrorCode): string {
+  return MESSAGES[code];
+}
 
 export function errorBody(code: ProxyErrorCode, message: string): Buffer {
   return Buffer.from(JSON.stringify({ error: { code, message } }));
@@ -74,6 +117,30 @@ export function sendError(
   const out = ['content-type', 'application/json', 'content-length', String(body.length), ...headers];
   if (close) out.push('connection', 'close');
   res.writeHead(STATUS[code], out);
+  res.end(body);
+  return body.length;
+}
+
+/**
+ * Writes a complete JSON error response with its own message (the admin API says what was wrong with
+ * the input); `headers` is a flat `[name, value, ...]` list of more headers. Returns the body's length.
+ */
+export function sendErrorMessage(
+  res: ServerResponse,
+  code: ProxyErrorCode,
+  message: string,
+  headers: readonly string[] = [],
+): number {
+  const body = errorBody(code, message);
+  res.writeHead(STATUS[code], [
+    'content-type',
+    'application/json',
+    'content-length',
+    String(body.length),
+    'cache-control',
+    'no-store',
+    ...headers,
+  ]);
   res.end(body);
   return body.length;
 }
@@ -191,69 +258,4 @@ export function classifyUpstreamError(err: unknown): UpstreamFailure {
   return failure;
 }
 
-/** Maps a Node.js HTTP parser error to the answer (RFC 9112: 400 malformed, 431, 501, 505, 408). */
-export function parserErrorCode(err: unknown): ProxyErrorCode {
-  switch (errorCode(err)) {
-    case 'HPE_HEADER_OVERFLOW':
-      return 'HEADERS_TOO_LARGE';
-    case 'ERR_HTTP_REQUEST_TIMEOUT':
-      return 'REQUEST_TIMEOUT';
-    case 'HPE_INVALID_VERSION':
-      return requestLineError('version', rawPacketOf(err), bytesParsedOf(err));
-    case 'HPE_INVALID_METHOD':
-      return requestLineError('method', rawPacketOf(err), bytesParsedOf(err));
-    default:
-      return 'BAD_REQUEST';
-  }
-}
-
-/** The bytes the parser was given when it failed (Node's `clientError` errors carry them). */
-function rawPacketOf(err: unknown): Buffer | undefined {
-  const raw = (err as { rawPacket?: unknown }).rawPacket;
-  return Buffer.isBuffer(raw) ? raw : undefined;
-}
-
-/** Where in {@link rawPacketOf} the parser failed. */
-function bytesParsedOf(err: unknown): number | undefined {
-  const n = (err as { bytesParsed?: unknown }).bytesParsed;
-  return typeof n === 'number' ? n : undefined;
-}
-
-/** What a request-line error found by Node's parser is answered with (see {@link parserErrorCode}). */
-export type RequestLineError = 'BAD_REQUEST' | 'NOT_IMPLEMENTED' | 'HTTP_VERSION_NOT_SUPPORTED';
-
-/**
- * Node's parser reports a bad method and a bad version without telling a well-formed but unsupported
- * one (`FOO / HTTP/1.1`, `GET / HTTP/1.2`) from a malformed request line (`G@T /`, `GET / HTTP/1.1x`,
- * `GET / HTTP/1.1 `, a bare LF): this looks at the line in the bytes the parser was given (`raw`, the
- * error at `offset`). A syntactically valid method it does not know is a 501 (RFC 9110 9.1), a
- * syntactically valid `HTTP/d.d` other than 1.0/1.1 a 505 (RFC 9110 15.6.6), anything else a 400
- * (RFC 9112 3); 400 too when the line is not all in `raw`.
- */
-export function requestLineError(
-  kind: 'method' | 'version',
-  raw: Buffer | undefined,
-  offset: number | undefined,
-): RequestLineError {
-  if (raw === undefined || offset === undefined || offset < 0) return 'BAD_REQUEST';
-  const at = Math.min(offset, raw.length);
-  let start = at > 0 ? raw.lastIndexOf(10 /* LF */, raw[at] === 10 ? at - 1 : at) : -1;
-  start = start === -1 ? 0 : start + 1;
-  const lf = raw.indexOf(10, start);
-  if (kind === 'method') {
-    let i = start;
-    while (i < raw.length && isTchar(raw[i] as number)) i++;
-    return i > start && raw[i] === 32 /* SP */ ? 'NOT_IMPLEMENTED' : 'BAD_REQUEST';
-  }
-  if (lf === -1 || raw[lf - 1] !== 13 /* CR */) return 'BAD_REQUEST';
-  const parts = raw.toString('latin1', start, lf - 1).split(' ');
-  return parts.length === 3 && parts[0] !== '' && parts[1] !== '' && /^HTTP\/\d\.\d$/.test(parts[2] as string)
-    ? 'HTTP_VERSION_NOT_SUPPORTED'
-    : 'BAD_REQUEST';
-}
-
-/** RFC 9110 5.6.2 tchar. */
-function isTchar(c: number): boolean {
-  if ((c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122)) return true;
-  return c < 128 && "!#$%&'*+-.^_`|~".indexOf(String.fromCharCode(c)) !== -1;
-}
+export { parserErrorCode, requestLineError, type RequestLineError } from './parser-errors.js';

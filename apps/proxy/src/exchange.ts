@@ -150,7 +150,7 @@ export class Exchange implements EndedRequest, BodyReader {
 
   /** The dispatcher chose `upstream` (again on a retry: the request moves to the next one). */
   onUpstream(upstream: ProxyUpstream): void {
-    const data = upstream.data ?? dataOf(upstream, this.ctx.metrics);
+    const data = upstream.data ?? dataOf(upstream, this.ctx.metrics, this.ctx.history);
     if (this.upstreamData !== null) this.upstreamData.inFlight--;
     data.inFlight++;
     this.upstream = upstream;

@@ -93,6 +93,18 @@ export const PROXY_OPTIONS = [
     doc: 'admin server address (loopback by default: metrics are not public)',
   }),
   option({
+    key: 'adminToken',
+    flag: '--admin-token',
+    placeholder: 'TOKEN',
+    env: 'ROUNDGUARD_ADMIN_TOKEN',
+    default: undefined,
+    defaultText: 'none: read-only',
+    secret: true,
+    parse: text('a token of 16 to 512 visible ASCII characters', (s) => /^[\x21-\x7e]{16,512}$/.test(s)),
+    help: 'enables the admin write API; clients send it as Authorization: Bearer TOKEN',
+    doc: 'enables the admin write API (`POST`, `PATCH`, `DELETE` on `/upstreams`, the dashboard buttons); clients send it as `Authorization: Bearer TOKEN`. 16 to 512 visible ASCII characters; never logged. Prefer the variable: a flag shows in `ps`',
+  }),
+  option({
     key: 'healthPath',
     flag: '--health-path',
     placeholder: 'PATH',

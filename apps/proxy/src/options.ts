@@ -26,6 +26,8 @@ export interface ProxyConfig {
   readonly adminPort: number;
   /** Address of the admin server (`--admin-host`); loopback by default. */
   readonly adminHost: string;
+  /** Bearer token of the admin write API (`--admin-token`); undefined: the admin API is read-only. Never logged. */
+  readonly adminToken: string | undefined;
   /** Path probed with GET on each upstream; a 200 answer is healthy (`--health-path`). */
   readonly healthPath: string;
   /** Milliseconds between two probes of one upstream (`--health-interval`). */

@@ -1,6 +1,7 @@
 // State shared by the proxy's request path: the dispatcher, metrics, logger, settings and drain state.
 import type { Logger } from '@roundguard/logger';
 import { NO_UPSTREAM, type ProxyMetrics, type UpstreamMetrics } from '@roundguard/metrics';
+import type { TrafficHistory } from './dashboard/traffic-history.js';
 import type { ProxyConfig, UpstreamConfig } from './options.js';
 import type { ProxyDispatcher } from './upstreams.js';
 
@@ -12,9 +13,14 @@ export class ProxyContext {
   readonly noUpstream: UpstreamMetrics;
   readonly logger: Logger;
   readonly config: ProxyConfig;
+  /** Per-upstream traffic of the last minutes, for the dashboard (fed by {@link account}). */
+  readonly history: TrafficHistory;
   /** `Retry-After` of a 503 NO_HEALTHY_UPSTREAM: one probe interval, in whole seconds. */
   readonly retryAfter: string;
-  /** The configured upstreams (URLs as given, discovery URLs included): the config's, then a reload's. */
+  /**
+   * The upstream set (URLs as given, discovery URLs included): the config's, then a reload's, with the
+   * admin API's additions, removals and weights.
+   */
   upstreams: readonly UpstreamConfig[];
   /** Set on the first SIGTERM/SIGINT: `/readyz` answers 503; traffic is served until the drain (shutdown.ts). */
   shuttingDown = false;
@@ -25,7 +31,14 @@ export class ProxyContext {
   /** Called whenever `inFlight` drops to 0 (the drain waits on it). */
   onIdle: () => void = () => undefined;
 
-  constructor(dispatcher: ProxyDispatcher, metrics: ProxyMetrics, logger: Logger, config: ProxyConfig) {
+  constructor(
+    dispatcher: ProxyDispatcher,
+    metrics: ProxyMetrics,
+    logger: Logger,
+    config: ProxyConfig,
+    history: TrafficHistory,
+  ) {
+    this.history = history;
     this.dispatcher = dispatcher;
     this.metrics = metrics;
     this.noUpstream = metrics.upstream(NO_UPSTREAM);

@@ -1,6 +1,7 @@
 // SIGHUP: re-reads the config file's upstreams and swaps them in on the dispatcher without dropping
 // requests in flight: upstreams that stay keep their pool, health and counters, new ones join after
-// their first good probe, removed ones finish their requests before their pools close. A bad file is
+// their first good probe, removed ones finish their requests before their pools close. Changes made
+// through the admin API (added, removed, drained, reweighted upstreams) are undone. A bad file is
 // logged and the current set is kept.
 import { OptionsError, reloadUpstreams, type UpstreamConfig } from './options.js';
 import type { ProxyContext } from './proxy-context.js';
@@ -18,6 +19,8 @@ export function reload(ctx: ProxyContext): UpstreamConfig[] | undefined {
   try {
     const configs = reloadUpstreams(config.configFile);
     dispatcher.setUpstreams(dispatcherOptions(config, 'all', configs).upstreams);
+    // Changes made through the admin API last until a reload: every upstream is back to `ready`.
+    for (const s of dispatcher.status()) if (s.adminState !== 'ready') dispatcher.setState(s.name, 'ready');
     const after = new Set(configs.map((c) => c.url));
     const removed = ctx.upstreams.filter((u) => !after.has(u.url)).map((u) => u.url);
     ctx.upstreams = configs;

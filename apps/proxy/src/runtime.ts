@@ -6,6 +6,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo, Server as NetServer } from 'node:net';
 import { BatchedFdStream, createLogger, type Logger } from '@roundguard/logger';
 import { createMetrics, type ProxyMetrics } from '@roundguard/metrics';
+import { TrafficHistory } from './dashboard/traffic-history.js';
 import type { ProxyConfig } from './options.js';
 import { ProxyContext } from './proxy-context.js';
 import { createDispatcher, type DispatcherRole, type ProxyDispatcher } from './upstreams.js';
@@ -39,14 +40,16 @@ export function createRuntime(
     destination,
   });
   const metrics = createMetrics();
+  const history = new TrafficHistory();
   const dispatcher = createDispatcher(
     config,
     metrics,
     logger,
     role,
+    history,
     role === 'forward' ? [] : config.upstreams,
   );
-  const ctx = new ProxyContext(dispatcher, metrics, logger, config);
+  const ctx = new ProxyContext(dispatcher, metrics, logger, config, history);
   process.on('uncaughtException', (err) => logger.error('uncaught exception', { err }));
   process.on('unhandledRejection', (err) => logger.error('unhandled rejection', { err }));
   return { logger, metrics, dispatcher, ctx };

@@ -120,7 +120,7 @@ export class Tunnel implements EndedRequest {
   // --- the dispatcher's hook, then undici's DispatchHandler (legacy interface) ---
 
   onUpstream(upstream: ProxyUpstream): void {
-    const data = upstream.data ?? dataOf(upstream, this.ctx.metrics);
+    const data = upstream.data ?? dataOf(upstream, this.ctx.metrics, this.ctx.history);
     if (this.upstreamData !== null) this.upstreamData.inFlight--;
     data.inFlight++;
     this.upstream = upstream;

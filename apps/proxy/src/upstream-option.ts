@@ -14,6 +14,8 @@ export interface UpstreamConfig {
   readonly url: string;
   /** Share of the requests, from 0 (out of rotation) to 1,000,000; 1 when not given. */
   readonly weight: number;
+  /** Its name (`host:port` when not given); only upstreams added through the admin API have one. */
+  readonly name?: string;
 }
 
 const BASE_URL = 'an http:// or https:// base URL such as http://127.0.0.1:3001';

@@ -10,12 +10,15 @@ import {
 } from '@roundguard/dispatcher';
 import type { Logger } from '@roundguard/logger';
 import type { ProxyMetrics, UpstreamMetrics } from '@roundguard/metrics';
+import type { TrafficHistory, UpstreamRecorder } from './dashboard/traffic-history.js';
 import type { ProxyConfig } from './options.js';
 
 /** What the proxy keeps on each upstream (the dispatcher's `data` slot). */
 export interface UpstreamData {
   /** Its metrics, labelled with its URL. */
   readonly metrics: UpstreamMetrics;
+  /** Its traffic history for the dashboard, by name. */
+  readonly traffic: UpstreamRecorder;
   /** Requests of this process being forwarded to it right now. */
   inFlight: number;
   /** When its state last changed (ms since the epoch). */
@@ -47,11 +50,13 @@ export type DispatcherRole = 'all' | 'probes' | 'forward';
 export function dispatcherOptions(
   config: ProxyConfig,
   role: DispatcherRole,
-  upstreams: readonly { url: string; weight: number }[] = config.upstreams,
+  upstreams: readonly { url: string; weight: number; name?: string }[] = config.upstreams,
 ): BalancedDispatcherOptions {
   const forwards = role !== 'probes';
   return {
-    upstreams: upstreams.map(({ url, weight }) => (url.startsWith('dnssrv+') ? { url } : { url, weight })),
+    upstreams: upstreams.map(({ url, weight, name }) =>
+      url.startsWith('dnssrv+') ? { url } : name === undefined ? { url, weight } : { url, weight, name },
+    ),
     healthCheck:
       role === 'forward'
         ? false
@@ -86,10 +91,19 @@ export function dispatcherOptions(
 }
 
 /** The `data` of an upstream, made on first use. */
-export function dataOf(upstream: ProxyUpstream, metrics: ProxyMetrics): UpstreamData {
+export function dataOf(
+  upstream: ProxyUpstream,
+  metrics: ProxyMetrics,
+  history: TrafficHistory,
+): UpstreamData {
   let data = upstream.data;
   if (data === undefined) {
-    data = { metrics: metrics.upstream(upstream.url), inFlight: 0, since: Date.now() };
+    data = {
+      metrics: metrics.upstream(upstream.url),
+      traffic: history.upstream(upstream.name),
+      inFlight: 0,
+      since: Date.now(),
+    };
     upstream.data = data;
   }
   return data;
@@ -104,10 +118,11 @@ export function createDispatcher(
   metrics: ProxyMetrics,
   logger: Logger,
   role: DispatcherRole,
-  upstreams?: readonly { url: string; weight: number }[],
+  history: TrafficHistory,
+  upstreams?: readonly { url: string; weight: number; name?: string }[],
 ): ProxyDispatcher {
   const lb = new BalancedDispatcher<UpstreamData>(dispatcherOptions(config, role, upstreams));
-  const data = (u: ProxyUpstream) => dataOf(u, metrics);
+  const data = (u: ProxyUpstream) => dataOf(u, metrics, history);
   const attach = (u: ProxyUpstream, status?: UpstreamStatus) => {
     const d = data(u);
     if (role === 'all') {
@@ -165,7 +180,10 @@ export function createDispatcher(
   }
   if (role === 'all') {
     lb.on('stateChange', (e) => trackState(data(e.upstream), e.from, e.to));
-    lb.on('upstreamRemoved', (u) => metrics.removeUpstream(u.url));
+    lb.on('upstreamRemoved', (u) => {
+      metrics.removeUpstream(u.url);
+      history.remove(u.name);
+    });
   }
   if (role !== 'forward') {
     lb.on('down', (e) =>

@@ -135,18 +135,22 @@ describe('admin endpoints', () => {
     const res = await request(`${proxy.adminUrl}/some/path`);
     expect(res.status).toBe(404);
     expect(res.json()).toEqual({ error: { code: 'NOT_FOUND', message: expect.any(String) } });
+    // `/` is the dashboard.
     const root = await request(`${proxy.adminUrl}/`);
-    expect(root.status).toBe(404);
+    expect(root.status).toBe(200);
+    expect(root.headers['content-type']).toBe('text/html; charset=utf-8');
   });
 
   it('answers 405 METHOD_NOT_ALLOWED with Allow to other methods', async () => {
-    for (const path of ['/metrics', '/healthz', '/readyz', '/upstreams']) {
+    for (const path of ['/metrics', '/healthz', '/readyz']) {
       const res = await request(`${proxy.adminUrl}${path}`, { method: 'POST', body: '{}' });
       expect(res.status).toBe(405);
       expect(res.headers.allow).toBe('GET, HEAD');
       expect(res.json()).toEqual({ error: { code: 'METHOD_NOT_ALLOWED', message: expect.any(String) } });
     }
-    expect((await request(`${proxy.adminUrl}/upstreams`, { method: 'DELETE' })).status).toBe(405);
+    const del = await request(`${proxy.adminUrl}/upstreams`, { method: 'DELETE' });
+    expect(del.status).toBe(405);
+    expect(del.headers.allow).toBe('GET, HEAD, POST');
   });
 
   it('GET /readyz answers 503 when no upstream is in rotation', async () => {
@@ -416,13 +420,19 @@ describe('three reflecting upstreams', () => {
       ['a dot-dot path', 'GET /x/../metrics HTTP/1.1\r\nhost: t\r\n', 404, 'NOT_FOUND'],
       ['a double slash', 'GET //metrics HTTP/1.1\r\nhost: t\r\n', 404, 'NOT_FOUND'],
       [
-        'POST with a JSON body',
+        'POST with a JSON body to /upstreams without --admin-token',
         'POST /upstreams HTTP/1.1\r\nhost: t\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}',
+        403,
+        'ADMIN_READ_ONLY',
+      ],
+      [
+        'POST with a JSON body to /metrics',
+        'POST /metrics HTTP/1.1\r\nhost: t\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}',
         405,
         'METHOD_NOT_ALLOWED',
       ],
       ['PUT', 'PUT /metrics HTTP/1.1\r\nhost: t\r\ncontent-length: 1\r\n\r\nx', 405, 'METHOD_NOT_ALLOWED'],
-      ['DELETE', 'DELETE /upstreams HTTP/1.1\r\nhost: t\r\n', 405, 'METHOD_NOT_ALLOWED'],
+      ['DELETE', 'DELETE /healthz HTTP/1.1\r\nhost: t\r\n', 405, 'METHOD_NOT_ALLOWED'],
       ['OPTIONS', 'OPTIONS /healthz HTTP/1.1\r\nhost: t\r\n', 405, 'METHOD_NOT_ALLOWED'],
       ['PURGE', 'PURGE /readyz HTTP/1.1\r\nhost: t\r\n', 405, 'METHOD_NOT_ALLOWED'],
       ['CONNECT', 'CONNECT 127.0.0.1:80 HTTP/1.1\r\nhost: 127.0.0.1:80\r\n', 405, 'METHOD_NOT_ALLOWED'],

@@ -5,7 +5,14 @@ import { createMetricSet } from './metric-families.js';
 import type { MetricsOf } from './metric-spec.js';
 import { PROXY_METRICS } from './metric-tables.js';
 import type { MetricsOptions } from './options.js';
-import { DNS_LOOKUP_RESULTS, dnsLookupResultIndex, type DnsLookupResult } from './outcome.js';
+import {
+  ADMIN_ACTIONS,
+  adminActionIndex,
+  DNS_LOOKUP_RESULTS,
+  dnsLookupResultIndex,
+  type AdminAction,
+  type DnsLookupResult,
+} from './outcome.js';
 import type { ScalarCell } from './series.js';
 import { UpstreamRecorder, type ProxyFamilies, type UpstreamMetrics } from './upstream-metrics.js';
 
@@ -85,6 +92,16 @@ export interface ProxyMetrics extends MetricsOf<typeof PROXY_METRICS> {
    * metrics.removeDnsName('echo.default.svc.cluster.local');
    */
   removeDnsName(name: string): void;
+
+  /**
+   * One change made through an admin API: `roundguard_admin_changes_total{action}` +1. The first change
+   * exports every action (the others at 0). Allocation-free from the second change on.
+   *
+   * @param action an {@link AdminAction}, else `ERR_METRICS_INVALID_LABEL`.
+   * @example
+   * metrics.adminChange('drain');
+   */
+  adminChange(action: AdminAction): void;
 }
 
 class ProxyMetricsCore {
@@ -94,9 +111,20 @@ class ProxyMetricsCore {
   /** Name → one series per result, in {@link DNS_LOOKUP_RESULTS} order. */
   readonly #dnsNames = new Map<string, readonly ScalarCell[]>();
 
+  /** One series per action, in {@link ADMIN_ACTIONS} order, made at the first change. */
+  #adminChanges: readonly ScalarCell[] | undefined;
+
   constructor(registry: Registry, families: ProxyFamilies) {
     this.registry = registry;
     this.#families = families;
+  }
+
+  adminChange(action: AdminAction): void {
+    const i = adminActionIndex(action);
+    this.#adminChanges ??= ADMIN_ACTIONS.map((a) =>
+      this.#families.adminChanges.add({ action: a } satisfies LabelSet),
+    );
+    (this.#adminChanges[i] as ScalarCell).value++;
   }
 
   upstream(url: string): UpstreamMetrics {

@@ -20,6 +20,8 @@ export {
   TRANSITIONS,
   UPSTREAM_STATES,
   DNS_LOOKUP_RESULTS,
+  ADMIN_ACTIONS,
+  type AdminAction,
   type Outcome,
   type HealthCheckResult,
   type Transition,

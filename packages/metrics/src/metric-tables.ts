@@ -3,6 +3,7 @@
 // the README's metric tables (scripts/readme-table.mjs) are all derived from these tables.
 import { defineMetricTable } from './metric-spec.js';
 import {
+  ADMIN_ACTIONS,
   DNS_LOOKUP_RESULTS,
   HEALTH_CHECK_RESULTS,
   OUTCOMES,
@@ -116,6 +117,14 @@ export const PROXY_METRICS = defineMetricTable({
     help: 'DNS lookups for upstream discovery, by name looked up and result.',
     labels: ['name', 'result'],
     values: { result: DNS_LOOKUP_RESULTS },
+  },
+  /** Changes made through the admin write API; recorded by `ProxyMetrics.adminChange`. */
+  adminChanges: {
+    name: 'admin_changes_total',
+    type: 'counter',
+    help: 'Upstream changes made through the admin write API, by action.',
+    labels: ['action'],
+    values: { action: ADMIN_ACTIONS },
   },
 });
 

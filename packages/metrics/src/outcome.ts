@@ -102,6 +102,31 @@ export const DNS_LOOKUP_RESULTS: readonly DnsLookupResult[] = Object.freeze([
   'error',
 ] as const);
 
+/**
+ * A change made through the admin write API; the `action` label of `roundguard_admin_changes_total`.
+ *
+ * - `add`: an upstream was added.
+ * - `remove`: an upstream was removed (it drains first).
+ * - `ready`, `drain`, `maint`: its administrative state was set.
+ * - `weight`: its weight was set.
+ */
+export type AdminAction = 'add' | 'remove' | 'ready' | 'drain' | 'maint' | 'weight';
+
+/**
+ * Every {@link AdminAction}, in the order used internally.
+ *
+ * @example
+ * ADMIN_ACTIONS.includes('drain'); // true
+ */
+export const ADMIN_ACTIONS: readonly AdminAction[] = Object.freeze([
+  'add',
+  'remove',
+  'ready',
+  'drain',
+  'maint',
+  'weight',
+] as const);
+
 /** Index of `outcome` in {@link OUTCOMES}; throws `ERR_METRICS_INVALID_LABEL` for anything else. */
 export function outcomeIndex(outcome: Outcome): number {
   switch (outcome) {
@@ -148,6 +173,11 @@ export function transitionIndex(to: Transition): number {
 /** Index of `state` in {@link UPSTREAM_STATES}; throws `ERR_METRICS_INVALID_LABEL` otherwise. */
 export function upstreamStateIndex(state: UpstreamState): number {
   return closedSetIndex('state', UPSTREAM_STATES, state);
+}
+
+/** Index of `action` in {@link ADMIN_ACTIONS}; throws `ERR_METRICS_INVALID_LABEL` otherwise. */
+export function adminActionIndex(action: AdminAction): number {
+  return closedSetIndex('action', ADMIN_ACTIONS, action);
 }
 
 /** Index of `result` in {@link DNS_LOOKUP_RESULTS}; throws `ERR_METRICS_INVALID_LABEL` otherwise. */

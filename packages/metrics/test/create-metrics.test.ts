@@ -112,6 +112,7 @@ describe('createMetrics exposition', () => {
       roundguard_upstream_ejections_total: 'counter',
       roundguard_retries_total: 'counter',
       roundguard_dns_lookups_total: 'counter',
+      roundguard_admin_changes_total: 'counter',
     });
     for (const name of types.keys()) expect(help.get(name)).toMatch(/\S/);
   });

@@ -2,27 +2,34 @@
 // Server-Sent Events), GET /dashboard.js and GET /dashboard.css. Nothing is loaded from another origin,
 // and every answer carries a Content-Security-Policy that forbids it (and inline scripts).
 //
-// Wiring, in the admin server (`history` is the proxy's TrafficHistory, fed by the request path through
-// `history.upstream(name).record(status, seconds)`; `status()` returns what GET /upstreams reports):
-//
-//   const dashboard = createDashboard({ history, status: () => lb.status() });
-//   // in the request handler, before the 404:
-//   if (dashboard.handle(req, res)) return;
-//   // when the admin server drains, before server.close():
-//   dashboard.close();
+// admin-server.ts wires it in: `history` is the process' TrafficHistory (fed by account.ts through each
+// upstream's recorder), or in a cluster the workers' counts added up; `status()` maps what GET /upstreams
+// reports; its errors are JSON answers written by errors.ts.
 //
 // The page's buttons call PATCH /upstreams/NAME with `Authorization: Bearer TOKEN`; that route belongs
 // to the admin write API, not to this module.
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DASHBOARD_JS } from './client-script.js';
+import { defaultMessage, sendErrorMessage, type ProxyErrorCode } from '../errors.js';
 import { DashboardError, shown } from './errors.js';
 import { EventStreams } from './event-stream.js';
 import { renderPage } from './page.js';
 import type { DashboardSnapshot, UpstreamStatusLike } from './rows.js';
 import { dashboardRow } from './rows.js';
 import { DASHBOARD_CSS } from './styles.js';
-import type { TrafficHistory } from './traffic-history.js';
+import type { UpstreamTraffic } from './traffic-history.js';
+
+/** The codes the dashboard answers with (see errors.ts). */
+export type DashboardRefusal = Extract<
+  ProxyErrorCode,
+  'METHOD_NOT_ALLOWED' | 'SHUTTING_DOWN' | 'TOO_MANY_EVENT_STREAMS' | 'STATUS_UNAVAILABLE'
+>;
+
+/** Where the traffic columns come from: a TrafficHistory, or the merge of several (cluster). */
+export interface TrafficSource {
+  snapshot(): Map<string, UpstreamTraffic> | Promise<Map<string, UpstreamTraffic>>;
+}
 
 /** The policy of every dashboard answer: only this origin, no inline script or style, no framing. */
 export const CONTENT_SECURITY_POLICY =
@@ -39,8 +46,8 @@ const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 };
 
 export interface DashboardOptions {
-  /** Where the req/s, error share and latency columns come from. */
-  readonly history: TrafficHistory;
+  /** Where the req/s, error share and latency columns come from (a TrafficHistory). */
+  readonly history: TrafficSource;
   /** The upstreams as `GET /upstreams` reports them (a promise when they come from other processes). */
   readonly status: () => readonly UpstreamStatusLike[] | Promise<readonly UpstreamStatusLike[]>;
   /**
@@ -106,15 +113,16 @@ function asset(path: string, text: string, contentType: string): Asset {
 const SCRIPT = asset('/dashboard.js', DASHBOARD_JS, 'text/javascript; charset=utf-8');
 const STYLE = asset('/dashboard.css', DASHBOARD_CSS, 'text/css; charset=utf-8');
 
-function sendError(res: ServerResponse, status: number, code: string, message: string): void {
-  const body = Buffer.from(JSON.stringify({ error: { code, message } }));
-  res.writeHead(status, {
-    ...SECURITY_HEADERS,
-    'content-type': 'application/json',
-    'content-length': body.length,
-    'cache-control': 'no-store',
-  });
-  res.end(body);
+/** Header list of the security headers, for the JSON error writer of errors.ts. */
+const SECURITY_HEADER_LIST: readonly string[] = Object.entries(SECURITY_HEADERS).flat();
+
+function refuse(
+  res: ServerResponse,
+  code: DashboardRefusal,
+  message?: string,
+  headers: readonly string[] = [],
+): void {
+  sendErrorMessage(res, code, message ?? defaultMessage(code), [...SECURITY_HEADER_LIST, ...headers]);
 }
 
 function option(name: string, value: number | undefined, fallback: number, min: number, max: number): number {
@@ -169,7 +177,7 @@ export function createDashboard(options: DashboardOptions): Dashboard {
   if (
     history === null ||
     typeof history !== 'object' ||
-    typeof (history as Partial<TrafficHistory>).snapshot !== 'function'
+    typeof (history as Partial<TrafficSource>).snapshot !== 'function'
   ) {
     throw new DashboardError(
       'ERR_DASHBOARD_INVALID_OPTION',
@@ -203,8 +211,7 @@ export function createDashboard(options: DashboardOptions): Dashboard {
   };
 
   async function snapshot(): Promise<DashboardSnapshot> {
-    const upstreams = await status();
-    const traffic = history.snapshot();
+    const [upstreams, traffic] = await Promise.all([status(), history.snapshot()]);
     const at = now();
     return {
       at: new Date(at).toISOString(),
@@ -217,7 +224,7 @@ export function createDashboard(options: DashboardOptions): Dashboard {
     intervalMs,
     heartbeatMs,
     headers: SECURITY_HEADERS,
-    refuse: sendError,
+    refuse,
     onError,
     produce: async () => JSON.stringify(await snapshot()),
   });
@@ -236,8 +243,7 @@ export function createDashboard(options: DashboardOptions): Dashboard {
       },
       (err: unknown) => {
         onError(err);
-        if (!res.headersSent)
-          sendError(res, 500, 'STATUS_UNAVAILABLE', 'the upstream status could not be read');
+        if (!res.headersSent) refuse(res, 'STATUS_UNAVAILABLE');
       },
     );
   }
@@ -251,8 +257,7 @@ export function createDashboard(options: DashboardOptions): Dashboard {
       if (path !== '/' && path !== '/events' && path !== SCRIPT.path && path !== STYLE.path) return false;
       const allowed = path === '/events' ? 'GET' : 'GET, HEAD';
       if (req.method !== 'GET' && !(req.method === 'HEAD' && path !== '/events')) {
-        res.setHeader('allow', allowed);
-        sendError(res, 405, 'METHOD_NOT_ALLOWED', 'method not allowed');
+        refuse(res, 'METHOD_NOT_ALLOWED', undefined, ['allow', allowed]);
         return true;
       }
       const head = req.method === 'HEAD';

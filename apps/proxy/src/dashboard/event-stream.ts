@@ -13,8 +13,13 @@ export interface EventStreamOptions {
   readonly heartbeatMs: number;
   /** The data of one frame: a JSON text (one line). */
   readonly produce: () => Promise<string>;
-  /** Ends or refuses a response with a JSON error. */
-  readonly refuse: (res: ServerResponse, status: number, code: string, message: string) => void;
+  /** Ends or refuses a response with a JSON error (errors.ts), with more headers as a flat list. */
+  readonly refuse: (
+    res: ServerResponse,
+    code: 'SHUTTING_DOWN' | 'TOO_MANY_EVENT_STREAMS',
+    message?: string,
+    headers?: readonly string[],
+  ) => void;
   /** Headers of every accepted stream besides the SSE ones. */
   readonly headers: Readonly<Record<string, string>>;
   readonly onError: (err: unknown) => void;
@@ -49,15 +54,14 @@ export class EventStreams {
   accept(req: IncomingMessage, res: ServerResponse): void {
     if (this.#closed) {
       res.shouldKeepAlive = false;
-      return this.#options.refuse(res, 503, 'SHUTTING_DOWN', 'the server is shutting down');
+      return this.#options.refuse(res, 'SHUTTING_DOWN');
     }
     if (this.#viewers.size >= this.#options.maxClients) {
-      res.setHeader('retry-after', '5');
       return this.#options.refuse(
         res,
-        503,
         'TOO_MANY_EVENT_STREAMS',
         `at most ${this.#options.maxClients} event streams are served at once`,
+        ['retry-after', '5'],
       );
     }
     const viewer: Viewer = { res, stalled: 0 };

@@ -3,14 +3,13 @@
 // minute (p50/p99). Fixed-size typed arrays per upstream, written in place: recording a request is O(1)
 // and allocates nothing; old seconds are cleared when the clock moves past them.
 import { DashboardError, shown } from './errors.js';
-import { bucketQuantile, LATENCY_BUCKETS, latencyBucket } from './latency-buckets.js';
+import { LATENCY_BUCKETS, latencyBucket } from './latency-buckets.js';
+import { COUNT_SECONDS, summarize, type TrafficCounts } from './traffic-counts.js';
 
 /** Seconds of request and error counts kept: 5 minutes of complete seconds plus the current one. */
-const COUNT_SLOTS = 301;
+const COUNT_SLOTS = COUNT_SECONDS;
 /** Seconds of latency kept: the current second and the 59 before it. */
 const LATENCY_SLOTS = 60;
-/** `requestsPerSecond` is the mean over this many complete seconds. */
-const RATE_SECONDS = 5;
 /** Seconds summed into one sparkline point. */
 export const SPARKLINE_STEP_SECONDS = 5;
 /** Points in a sparkline: 5 minutes of 5-second steps. */
@@ -80,7 +79,6 @@ class UpstreamSeries implements UpstreamRecorder {
   readonly #latency = new Uint32Array(LATENCY_SLOTS * LATENCY_BUCKETS);
   /** The sum of the rows of #latency, kept up to date so that a snapshot reads one row. */
   readonly #latencyTotals = new Uint32Array(LATENCY_BUCKETS);
-  #latencyCount = 0;
 
   constructor(name: string, now: () => number) {
     this.name = name;
@@ -119,7 +117,6 @@ class UpstreamSeries implements UpstreamRecorder {
     const cell = (second % LATENCY_SLOTS) * LATENCY_BUCKETS + bucket;
     this.#latency[cell] = (this.#latency[cell] as number) + 1;
     this.#latencyTotals[bucket] = (this.#latencyTotals[bucket] as number) + 1;
-    this.#latencyCount++;
   }
 
   /** Moves the head to `second`, clearing the slots of the seconds skipped; returns the head. */
@@ -141,7 +138,6 @@ class UpstreamSeries implements UpstreamRecorder {
     if (gap >= LATENCY_SLOTS) {
       this.#latency.fill(0);
       this.#latencyTotals.fill(0);
-      this.#latencyCount = 0;
     } else {
       for (let s = head + 1; s <= second; s++) {
         const row = (s % LATENCY_SLOTS) * LATENCY_BUCKETS;
@@ -149,7 +145,6 @@ class UpstreamSeries implements UpstreamRecorder {
           const n = this.#latency[row + b] as number;
           if (n !== 0) {
             this.#latencyTotals[b] = (this.#latencyTotals[b] as number) - n;
-            this.#latencyCount -= n;
             this.#latency[row + b] = 0;
           }
         }
@@ -159,35 +154,18 @@ class UpstreamSeries implements UpstreamRecorder {
     return second;
   }
 
-  summary(second: number): UpstreamTraffic {
+  /** The counts as of `second`, aligned on seconds ago. */
+  counts(second: number): TrafficCounts {
     const head = this.#advance(second);
+    const requests = new Array<number>(COUNT_SLOTS);
+    const errors = new Array<number>(COUNT_SLOTS);
     // Seconds before the clock's zero never happened: they count as empty.
-    const count = (s: number): number => (s < 0 ? 0 : (this.#requests[s % COUNT_SLOTS] as number));
-    let recent = 0;
-    for (let s = head - RATE_SECONDS; s < head; s++) recent += count(s);
-    let requests = 0;
-    let errors = 0;
-    for (let s = head - LATENCY_SLOTS + 1; s <= head; s++) {
-      requests += count(s);
-      if (s >= 0) errors += this.#errors[s % COUNT_SLOTS] as number;
+    for (let i = 0; i < COUNT_SLOTS; i++) {
+      const s = head - i;
+      requests[i] = s < 0 ? 0 : (this.#requests[s % COUNT_SLOTS] as number);
+      errors[i] = s < 0 ? 0 : (this.#errors[s % COUNT_SLOTS] as number);
     }
-    const sparkline: number[] = [];
-    for (let s = head - (COUNT_SLOTS - 1); s < head; s += SPARKLINE_STEP_SECONDS) {
-      let sum = 0;
-      for (let k = 0; k < SPARKLINE_STEP_SECONDS; k++) sum += count(s + k);
-      sparkline.push(sum / SPARKLINE_STEP_SECONDS);
-    }
-    const p50 = bucketQuantile(this.#latencyTotals, this.#latencyCount, 0.5);
-    const p99 = bucketQuantile(this.#latencyTotals, this.#latencyCount, 0.99);
-    return {
-      requestsPerSecond: recent / RATE_SECONDS,
-      requestsLastMinute: requests,
-      errorsLastMinute: errors,
-      errorShare: requests === 0 ? null : errors / requests,
-      p50Ms: p50 === null ? null : p50 * 1000,
-      p99Ms: p99 === null ? null : p99 * 1000,
-      sparkline,
-    };
+    return { requests, errors, latency: Array.from(this.#latencyTotals) };
   }
 }
 
@@ -278,7 +256,15 @@ export class TrafficHistory {
     }
     const second = Math.floor(now / 1000);
     const out = new Map<string, UpstreamTraffic>();
-    for (const [name, series] of this.#series) out.set(name, series.summary(second));
+    for (const [name, series] of this.#series) out.set(name, summarize(series.counts(second)));
+    return out;
+  }
+
+  /** Every upstream's raw counts as of now, to be merged with other processes' ({@link mergeCounts}). */
+  counts(): Map<string, TrafficCounts> {
+    const second = checkedSecond(this.#now);
+    const out = new Map<string, TrafficCounts>();
+    for (const [name, series] of this.#series) out.set(name, series.counts(second));
     return out;
   }
 }

@@ -1,16 +1,16 @@
 // The dashboard in a real headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core):
 // the page loads with one row per upstream, follows status changes live, drains and reweights through
 // PATCH with the bearer token, never talks to another origin, raises no CSP violation, reads at 375 px.
-// Skipped, with a message, only when /usr/bin/chromium is missing.
-// UPDATE_SCREENSHOT=1 also writes the screenshot in docs/dashboard.png.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+// Skipped, with a message, only when /usr/bin/chromium is missing (and ROUNDGUARD_REQUIRE_CHROMIUM is not
+// set). The same page served by a real proxy process: dashboard-proxy.browser.test.ts.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TrafficHistory } from '../../src/dashboard/traffic-history.js';
 import { closeAllBackends, httpBackend, type HttpBackend } from '../helpers/backends.js';
+import { chromiumAvailable, launchChromium } from './chromium.js';
 import {
   benchUpstream,
   startDashboardBench,
@@ -48,14 +48,9 @@ declare function getComputedStyle(
   pseudo?: string,
 ): { fontSize: string; display: string; content: string };
 
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) {
-  console.warn(`dashboard browser tests skipped: ${CHROMIUM} is missing (install Debian's chromium package)`);
-}
+const hasChromium = chromiumAvailable('dashboard browser tests');
 const TOKEN = 'correct horse battery staple';
 const HOSTILE = `<img src=x onerror=alert(1)>"'</td>`;
-const SCREENSHOT = fileURLToPath(new URL('../../docs/dashboard.png', import.meta.url));
 
 /** A small deterministic random source (mulberry32), for the history shown in the screenshot. */
 function random(seed: number): () => number {
@@ -154,20 +149,7 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
     origin = bench.url;
     stopProber = startProber(bench.upstreams, 400);
     stopTraffic = startTrafficLoop(history, bench.upstreams, 100, 20_000);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     // launch() gives the browser a fresh temporary user-data directory of its own.
     context = await browser.newContext();
     await context.addInitScript(() => {
@@ -303,7 +285,9 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
     await setWeight.click();
     await expect
       .poll(() => page.locator('#message').textContent())
-      .toBe(`Weight 2.5 ${name(1)} failed: 400 BAD_REQUEST: weight must be an integer from 0, got 2.5`);
+      .toBe(
+        `Weight 2.5 ${name(1)} failed: 400 INVALID_CHANGE: weight must be an integer from 0 to 1000000, got 2.5`,
+      );
     await weight.fill('5');
     await weight.press('Enter');
     await expect
@@ -357,8 +341,7 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
     await setToken(page, TOKEN);
     await expect.poll(() => row(page, name(2)).locator('.state').textContent()).toBe('draining');
     await page.waitForTimeout(1200);
-    const path =
-      process.env.UPDATE_SCREENSHOT === '1' ? SCREENSHOT : join(tmpdir(), 'roundguard-dashboard.png');
+    const path = join(tmpdir(), 'roundguard-dashboard-bench.png');
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, await page.screenshot({ fullPage: true }));
     expect(readFileSync(path).subarray(1, 4).toString()).toBe('PNG');

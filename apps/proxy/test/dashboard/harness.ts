@@ -121,7 +121,7 @@ async function patch(
   if (change.state !== undefined && (typeof change.state !== 'string' || !(change.state in STATE_OF))) {
     return answer(
       400,
-      error('BAD_REQUEST', `state must be ready, drain or maint, got ${JSON.stringify(change.state)}`),
+      error('INVALID_CHANGE', `state must be ready, drain or maint, got ${JSON.stringify(change.state)}`),
     );
   }
   if (
@@ -130,7 +130,10 @@ async function patch(
   ) {
     return answer(
       400,
-      error('BAD_REQUEST', `weight must be an integer from 0, got ${JSON.stringify(change.weight)}`),
+      error(
+        'INVALID_CHANGE',
+        `weight must be an integer from 0 to 1000000, got ${JSON.stringify(change.weight)}`,
+      ),
     );
   }
   if (typeof change.state === 'string') upstream.state = STATE_OF[change.state] as UpstreamState;
