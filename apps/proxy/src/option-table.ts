@@ -1,7 +1,6 @@
 // Every option of the proxy, one row each: the order is the --help and README order. The command line,
 // the environment, the config file, --help and the README's options table all come from these rows.
-import { listOption, option } from './option-engine.js';
-import { integer, oneOf, text } from './option-values.js';
+import { integer, listOption, oneOf, option, text } from '@roundguard/cli-options';
 import { duplicateUpstream, parseDnsServer, parseUpstream } from './upstream-option.js';
 
 export type LogFormatOption = 'json' | 'pretty' | 'auto';
