@@ -3,6 +3,8 @@
 // here is remembered, and `stopAllProcesses()` (afterEach/afterAll) kills whatever is still running.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { closedPort } from './backends.js';
+import { waitForHealth } from './http.js';
 
 /** The built proxy and echo backend (`pnpm --filter proxy test` builds both before running vitest). */
 export const PROXY_MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
@@ -280,4 +282,22 @@ export async function stopAllProcesses(): Promise<void> {
         }),
     ),
   );
+}
+
+/**
+ * A proxy whose only upstream is a closed port, returned once a probe has taken that upstream out of
+ * rotation: it answers every request with its own 503.
+ */
+export async function startProxyWithNoUpstreamUp(): Promise<ProxyProcess> {
+  const upstream = `http://127.0.0.1:${await closedPort()}`;
+  const proxy = await startProxy([
+    '--upstream',
+    upstream,
+    '--health-interval',
+    '200',
+    '--health-timeout',
+    '150',
+  ]);
+  await waitForHealth(proxy.adminUrl, upstream, false);
+  return proxy;
 }
