@@ -13,6 +13,7 @@ import {
   type Server as NetServer,
   type Socket,
 } from 'node:net';
+import { freePort } from '@roundguard/testkit';
 
 const servers = new Set<{ close(): Promise<void> }>();
 
@@ -220,13 +221,7 @@ export async function rawUpstream(
 }
 
 /** A port nothing listens on (bound, then released: connecting to it is refused). */
-export async function closedPort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+export const closedPort = (): Promise<number> => freePort();
 
 /** Closes every backend started by this module (for afterEach/afterAll). */
 export async function closeAllBackends(): Promise<void> {
