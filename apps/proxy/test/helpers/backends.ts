@@ -117,6 +117,14 @@ export async function httpBackend(
   return backend;
 }
 
+/** An HTTP backend that answers every request with `status`, its name as the body and in `X-Backend`. */
+export function namedBackend(name: string, status = 200): Promise<HttpBackend> {
+  return httpBackend((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(status, { 'x-backend': name }).end(name));
+  });
+}
+
 function closeServer(server: Server | NetServer): Promise<void> {
   return new Promise((resolve) => {
     if (!server.listening) return resolve();
