@@ -7,4 +7,6 @@ export default defineConfig({
   clean: true,
   platform: 'node',
   target: 'node20',
+  // The private option engine is compiled into the bundle: dist/ needs no workspace package for it.
+  noExternal: ['@roundguard/cli-options'],
 });

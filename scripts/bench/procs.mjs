@@ -4,12 +4,12 @@
 // interrupted bench never leaves nginx, haproxy, node or wrk behind. Nothing is ever killed by name.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
-import net from 'node:net';
 import path from 'node:path';
+import { freePort, request, sleep } from '@roundguard/testkit';
+
+export { freePort };
 
 export const HOST = '127.0.0.1';
-export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Clock ticks per second of the utime/stime fields of /proc/PID/stat (USER_HZ, normally 100). */
 export const CLK_TCK = (() => {
@@ -240,20 +240,8 @@ export function cpuDelta(a, b) {
 
 // ------------------------------------------------------------------------------------------ network
 
-/** A free TCP port on 127.0.0.1, chosen by the kernel. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, HOST, () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** One HTTP request to 127.0.0.1; resolves { status, headers, body: Buffer }. */
-export function httpRequest({
+/** One HTTP request to 127.0.0.1 (a body is sent as JSON); resolves { status, headers, body: Buffer }. */
+export async function httpRequest({
   port,
   method = 'GET',
   path: urlPath = '/',
@@ -261,20 +249,9 @@ export function httpRequest({
   agent = false,
   timeoutMs = 5000,
 }) {
-  return new Promise((resolve, reject) => {
-    const headers = body ? { 'content-type': 'application/json', 'content-length': body.length } : {};
-    const req = http.request({ host: HOST, port, method, path: urlPath, headers, agent }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () =>
-        resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }),
-      );
-      res.on('error', reject);
-    });
-    req.setTimeout(timeoutMs, () => req.destroy(new Error(`timeout after ${timeoutMs} ms`)));
-    req.on('error', reject);
-    req.end(body);
-  });
+  const headers = body ? { 'content-type': 'application/json', 'content-length': body.length } : {};
+  const res = await request(`http://${HOST}:${port}${urlPath}`, { method, headers, body, agent, timeoutMs });
+  return { status: res.status, headers: res.headers, body: res.body };
 }
 
 /** Polls GET `urlPath` until it answers 200; fails early if the process exits. Returns seconds waited. */

@@ -1,8 +1,7 @@
 // Every option of the echo server, one row each: the order is the --help and README order. The command
 // line, the environment, --help and the README's options table all come from these rows.
 import { isIP } from 'node:net';
-import { option } from './option-engine.js';
-import { integer, oneOf, text } from './option-values.js';
+import { integer, oneOf, option, text } from '@roundguard/cli-options';
 
 /** Log formats the echo server accepts on its command line (`auto` is resolved before it gets here). */
 export type EchoLogFormat = 'json' | 'pretty';

@@ -1,8 +1,14 @@
 // The echo server's options: resolved from the command line and the environment (flag > environment >
 // default) by the rows of option-table.ts.
 import packageJson from '../package.json' with { type: 'json' };
-import { renderHelp, renderMarkdownTable } from './option-docs.js';
-import { defaultsOf, OptionProblem, readCommandLine, resolveOptions } from './option-engine.js';
+import {
+  defaultsOf,
+  OptionProblem,
+  readCommandLine,
+  renderHelp,
+  renderMarkdownTable,
+  resolveOptions,
+} from '@roundguard/cli-options';
 import { ECHO_OPTIONS, MAX_BODY_LIMIT, type EchoLogFormat, type EchoLogLevel } from './option-table.js';
 
 export { ECHO_OPTIONS, MAX_BODY_LIMIT, type EchoLogFormat, type EchoLogLevel };

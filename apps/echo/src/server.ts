@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { EchoHandler, EchoRequest, type HandlerLogger, type HandlerMetrics } from './echo-handler.js';
+import { EchoHandler } from './echo-handler.js';
+import { EchoRequest } from './echo-request.js';
+import type { HandlerLogger, HandlerMetrics } from './request-accounting.js';
 
 /** Time an idle keep-alive connection is kept open (Node's default; clients reuse connections within it). */
 export const KEEP_ALIVE_TIMEOUT_MS = 5000;

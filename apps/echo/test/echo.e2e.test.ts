@@ -10,6 +10,7 @@ import {
   postJson,
   RawClient,
   type RawResponse,
+  type ReadOptions,
 } from './helpers/raw-http.js';
 
 const LIMIT = 1000;
@@ -29,6 +30,25 @@ function expectError(response: RawResponse, status: number, code: string): void 
   expect(typeof body.error.message).toBe('string');
   expect(Object.keys(body)).toEqual(['error']);
   expect(Object.keys(body.error)).toEqual(['code', 'message']);
+}
+
+/** Sends `request` on a new connection; expects the JSON error `status` / `code`, then the connection closed. */
+async function expectClosingError(
+  request: string | Buffer,
+  status: number,
+  code: string,
+  options: ReadOptions = {},
+): Promise<void> {
+  const client = await RawClient.connect(echo.port);
+  try {
+    await client.write(request);
+    const response = await client.readResponse(options);
+    expectError(response, status, code);
+    expect(response.headers.connection).toBe('close');
+    await client.waitEnded();
+  } finally {
+    client.destroy();
+  }
 }
 
 describe('POST echo', () => {
@@ -219,17 +239,8 @@ describe('body size limit', () => {
   });
 
   it('answers 413 from a Content-Length one byte over, before the body is sent, and closes', async () => {
-    const client = await RawClient.connect(echo.port);
-    try {
-      // Only the head goes out: the answer must not wait for the body.
-      await client.write(postJson('', { 'content-length': String(LIMIT + 1) }));
-      const response = await client.readResponse();
-      expectError(response, 413, 'PAYLOAD_TOO_LARGE');
-      expect(response.headers.connection).toBe('close');
-      await client.waitEnded();
-    } finally {
-      client.destroy();
-    }
+    // Only the head goes out: the answer must not wait for the body.
+    await expectClosingError(postJson('', { 'content-length': String(LIMIT + 1) }), 413, 'PAYLOAD_TOO_LARGE');
   });
 
   it('answers 413 when a body one byte over is sent whole with its Content-Length', async () => {
@@ -239,36 +250,22 @@ describe('body size limit', () => {
   });
 
   it('answers 413 when a chunked body goes one byte over, and closes the connection', async () => {
-    const client = await RawClient.connect(echo.port);
-    try {
-      const body = jsonOfSize(LIMIT + 1);
-      await client.write(
-        postJson(chunked(body.slice(0, 500), body.slice(500)), { 'transfer-encoding': 'chunked' }),
-      );
-      const response = await client.readResponse();
-      expectError(response, 413, 'PAYLOAD_TOO_LARGE');
-      expect(response.headers.connection).toBe('close');
-      await client.waitEnded();
-    } finally {
-      client.destroy();
-    }
+    const body = jsonOfSize(LIMIT + 1);
+    await expectClosingError(
+      postJson(chunked(body.slice(0, 500), body.slice(500)), { 'transfer-encoding': 'chunked' }),
+      413,
+      'PAYLOAD_TOO_LARGE',
+    );
   });
 
   it('answers 413 as soon as a chunked body passes the limit, without waiting for its end', async () => {
-    const client = await RawClient.connect(echo.port);
-    try {
-      // Twice the limit, and no terminating chunk: the body never ends.
-      const piece = `100\r\n${'a'.repeat(256)}\r\n`;
-      await client.write(
-        postJson(piece.repeat(Math.ceil((2 * LIMIT) / 256)), { 'transfer-encoding': 'chunked' }),
-      );
-      const response = await client.readResponse();
-      expectError(response, 413, 'PAYLOAD_TOO_LARGE');
-      expect(response.headers.connection).toBe('close');
-      await client.waitEnded();
-    } finally {
-      client.destroy();
-    }
+    // Twice the limit, and no terminating chunk: the body never ends.
+    const piece = `100\r\n${'a'.repeat(256)}\r\n`;
+    await expectClosingError(
+      postJson(piece.repeat(Math.ceil((2 * LIMIT) / 256)), { 'transfer-encoding': 'chunked' }),
+      413,
+      'PAYLOAD_TOO_LARGE',
+    );
   });
 
   it('does not keep reading a body that never ends after its 413: the connection is closed', async () => {
@@ -329,16 +326,9 @@ describe('body size limit', () => {
 
 describe('slow and broken clients', () => {
   it('answers 408 REQUEST_TIMEOUT and closes when a client sends Content-Length and then stops', async () => {
-    const client = await RawClient.connect(echo.port);
-    try {
-      await client.write(postJson('{"a":', { 'content-length': '20' }));
-      const response = await client.readResponse({ timeoutMs: 15_000 });
-      expectError(response, 408, 'REQUEST_TIMEOUT');
-      expect(response.headers.connection).toBe('close');
-      await client.waitEnded();
-    } finally {
-      client.destroy();
-    }
+    await expectClosingError(postJson('{"a":', { 'content-length': '20' }), 408, 'REQUEST_TIMEOUT', {
+      timeoutMs: 15_000,
+    });
     const record = await echo.waitForLog((r) => r.msg === 'request completed' && r.status === 408);
     expect(record).toMatchObject({ method: 'POST', error_code: 'REQUEST_TIMEOUT', bytes_in: 5 });
   });
@@ -370,16 +360,7 @@ describe('slow and broken clients', () => {
       'POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n',
     ],
   ])('answers 400 BAD_REQUEST as JSON and closes for %s', async (_name, raw) => {
-    const client = await RawClient.connect(echo.port);
-    try {
-      await client.write(raw);
-      const response = await client.readResponse();
-      expectError(response, 400, 'BAD_REQUEST');
-      expect(response.headers.connection).toBe('close');
-      await client.waitEnded();
-    } finally {
-      client.destroy();
-    }
+    await expectClosingError(raw, 400, 'BAD_REQUEST');
   });
 
   it('survives a client that disconnects in the middle of a body, and logs it as 499', async () => {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { tableOf } from '../src/option-docs.js';
+import { tableOf } from '@roundguard/cli-options';
 import { ECHO_OPTIONS, optionsReadmeTable } from '../src/options.js';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');

@@ -22,14 +22,14 @@ const named = args.filter((a) => a !== '--check');
 const apps =
   named.length > 0 ? named.map((a) => resolve(a)) : [join(root, 'apps/proxy'), join(root, 'apps/echo')];
 
-/** Bundles the app's options module (and the README helpers) and imports it. */
+/** Bundles the app's options module (and the README helpers of @roundguard/cli-options) and imports it. */
 async function loadOptions(appDir, outDir) {
   const entry = join(outDir, 'entry.ts');
   const src = join(appDir, 'src');
   await writeFile(
     entry,
     `export { optionsReadmeTable } from ${JSON.stringify(join(src, 'options.ts'))};\n` +
-      `export { withTable } from ${JSON.stringify(join(src, 'option-docs.ts'))};\n`,
+      `export { withTable } from ${JSON.stringify(join(root, 'packages/cli-options/src/index.ts'))};\n`,
   );
   await build({
     entry: { options: entry },

@@ -8,21 +8,24 @@
 // and exits 1 when memory or descriptors grow (see LIMITS), or when descriptors do not come back to the
 // idle baseline once the load stops. Prints a summary table. Never part of `pnpm test`.
 import { spawn } from 'node:child_process';
-import {
-  accessSync,
-  constants,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import {
+  fdCount,
+  freePort,
+  MiB,
+  RawClient,
+  request,
+  rssBytes,
+  sleep,
+  spawnLogged,
+  stopAllProcesses,
+  waitFor,
+} from '@roundguard/testkit';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const PROXY_MAIN = path.resolve(HERE, '../dist/main.js');
@@ -73,41 +76,12 @@ for (const file of [PROXY_MAIN, ECHO_MAIN]) {
 }
 
 const log = (msg) => process.stderr.write(`[soak] ${msg}\n`);
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+/** wrk, when it runs (the node processes are @roundguard/testkit's, stopped by stopAllProcesses). */
 const children = new Set();
-
-/** Spawns a node script with JSON logs; resolves with the child and its `listening` record. */
-function startLogged(script, args) {
-  const child = spawn(process.execPath, [script, ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, NO_COLOR: '1' },
-  });
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-  const state = { child, lines: 0, listening: undefined };
-  let partial = '';
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) =>
-      reject(new Error(`${path.basename(script)} exited with ${code} before listening`)),
-    );
-    child.stdout.setEncoding('utf8').on('data', (text) => {
-      partial += text;
-      let nl;
-      while ((nl = partial.indexOf('\n')) !== -1) {
-        const line = partial.slice(0, nl);
-        partial = partial.slice(nl + 1);
-        state.lines++;
-        if (state.listening === undefined && line.includes('"listening"')) {
-          state.listening = JSON.parse(line);
-          resolve(state);
-        }
-      }
-    });
-  });
-}
 
 function stopAll() {
   for (const child of children) child.kill('SIGKILL');
+  void stopAllProcesses();
 }
 process.on('exit', stopAll);
 process.on('SIGINT', () => {
@@ -115,38 +89,19 @@ process.on('SIGINT', () => {
   process.exit(130);
 });
 
-/** A port free right now on 127.0.0.1. */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
+/** Waits until GET /health on 127.0.0.1:port answers 200 (10 s at most). */
+function waitForHealth(port) {
+  return waitFor(
+    () =>
+      request(`http://127.0.0.1:${port}/health`, { timeoutMs: 1000 }).then(
+        (res) => res.status === 200,
+        () => false,
+      ),
+    `the echo backend on port ${port}`,
+    10_000,
+    50,
+  );
 }
-
-/** Polls GET /health on 127.0.0.1:port until it answers 200 (10 s at most). */
-async function waitForHealth(port) {
-  for (let i = 0; i < 200; i++) {
-    const ok = await new Promise((resolve) => {
-      const req = http.get({ host: '127.0.0.1', port, path: '/health', agent: false }, (res) => {
-        res.resume();
-        resolve(res.statusCode === 200);
-      });
-      req.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    await sleep(50);
-  }
-  throw new Error(`echo backend on port ${port} did not come up`);
-}
-
-const rssBytes = (pid) =>
-  Number(/^VmRSS:\s+(\d+)\s+kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) * 1024;
-const fdCount = (pid) => readdirSync(`/proc/${pid}/fd`).length;
-const MiB = 1024 * 1024;
 
 /** Least-squares slope (per second) of y over t (seconds). */
 function slope(points) {
@@ -270,18 +225,12 @@ const MALFORMED = [
 ];
 
 /** One raw exchange: write, then wait for the close (or give up after `ms`). */
-function rawOnce(port, write, ms) {
-  return new Promise((resolve) => {
-    const socket = net.connect({ port, host: '127.0.0.1' });
-    const timer = setTimeout(() => socket.destroy(), ms);
-    socket.on('error', () => undefined);
-    socket.on('data', () => undefined);
-    socket.on('close', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    socket.on('connect', () => write(socket));
-  });
+async function rawOnce(port, write, ms) {
+  const client = await RawClient.connect(port).catch(() => undefined);
+  if (client === undefined) return;
+  write(client.socket);
+  await client.waitUntil(() => (client.closed ? true : undefined), ms);
+  client.destroy();
 }
 
 async function sideLoop(port, until, counts) {
@@ -341,11 +290,11 @@ async function sideLoop(port, until, counts) {
 log(`starting 3 echo backends and the proxy (duration ${DURATION_S} s, ${CONNECTIONS} connections)`);
 // The backends log at warn (no access log to read): they get free ports picked here and are polled on /health.
 const echoPorts = await Promise.all([1, 2, 3].map(() => freePort()));
-for (const [i, p] of echoPorts.entries()) {
-  const child = spawn(
-    process.execPath,
+const env = { ...process.env, NO_COLOR: '1' };
+const echoes = echoPorts.map((p, i) =>
+  spawnLogged(
+    ECHO_MAIN,
     [
-      ECHO_MAIN,
       '--host',
       '127.0.0.1',
       '--port',
@@ -357,26 +306,32 @@ for (const [i, p] of echoPorts.entries()) {
       '--log-level',
       'warn',
     ],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
-  );
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-}
+    env,
+    { select: () => false },
+  ),
+);
 await Promise.all(echoPorts.map((p) => waitForHealth(p)));
 const upstreams = echoPorts.map((p) => `http://127.0.0.1:${p}`);
-const proxy = await startLogged(PROXY_MAIN, [
-  '--host',
-  '127.0.0.1',
-  '--port',
-  '0',
-  '--admin-port',
-  '0',
-  '--log-format',
-  'json',
-  ...upstreams.flatMap((u) => ['--upstream', u]),
-]);
-const pid = proxy.child.pid;
-const port = proxy.listening.port;
+// Only the `listening` record is parsed: the access log of the whole soak is counted, not kept.
+const proxy = spawnLogged(
+  PROXY_MAIN,
+  [
+    '--host',
+    '127.0.0.1',
+    '--port',
+    '0',
+    '--admin-port',
+    '0',
+    '--log-format',
+    'json',
+    ...upstreams.flatMap((u) => ['--upstream', u]),
+  ],
+  env,
+  { select: (line) => line.includes('"listening"') },
+);
+const listening = await proxy.waitForRecord((r) => r.msg === 'listening');
+const pid = proxy.pid;
+const port = listening.port;
 const url = `http://127.0.0.1:${port}`;
 await sleep(500);
 const idleBaseline = fdCount(pid);
@@ -441,7 +396,7 @@ const rows = [
   ['errors (main load)', `${load.errors} (${f1((100 * load.errors) / Math.max(1, load.requests))} %)`],
   ['side: aborted uploads / downloads', `${side.abortedUploads} / ${side.abortedDownloads}`],
   ['side: malformed / silent', `${side.malformed} / ${side.silent}`],
-  ['proxy log lines', String(proxy.lines)],
+  ['proxy log lines', String(proxy.lines())],
   [
     'rss start / end / max (MiB)',
     `${f1(rss[0] ?? NaN)} / ${f1(rss.at(-1) ?? NaN)} / ${f1(Math.max(...rss))}`,
@@ -460,5 +415,8 @@ const rows = [
 ];
 const width = Math.max(...rows.map(([k]) => k.length));
 process.stdout.write(`\nRoundguard soak\n${rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`).join('\n')}\n`);
+for (const [name, child] of [['proxy', proxy], ...echoes.map((e, i) => [`echo ${i + 1}`, e])]) {
+  if (child.stderr() !== '') process.stderr.write(`[soak] ${name} stderr:\n${child.stderr()}`);
+}
 stopAll();
 process.exit(failures.length === 0 ? 0 : 1);

@@ -1,6 +1,6 @@
 // The JSON config file (--config): read at start, and read again on SIGHUP for its upstreams.
 import { readFileSync } from 'node:fs';
-import { fromFile, OptionProblem, type FileValues } from './option-engine.js';
+import { fromFile, OptionProblem, type FileValues } from '@roundguard/cli-options';
 import { PROXY_OPTIONS } from './option-table.js';
 import type { UpstreamConfig } from './upstream-option.js';
 

@@ -1,8 +1,7 @@
 // Every option of the proxy, one row each: the order is the --help and README order. The command line,
 // the environment, the config file, --help and the README's options table all come from these rows.
 import { availableParallelism } from 'node:os';
-import { listOption, option } from './option-engine.js';
-import { integer, oneOf, text, type Parse } from './option-values.js';
+import { integer, listOption, oneOf, option, text, type Parse } from '@roundguard/cli-options';
 import { duplicateUpstream, parseDnsServer, parseUpstream } from './upstream-option.js';
 
 export type LogFormatOption = 'json' | 'pretty' | 'auto';

@@ -2,9 +2,15 @@
 // (flag > env > config file > default) by the rows of option-table.ts.
 import packageJson from '../package.json' with { type: 'json' };
 import { readConfigFile, rereadUpstreams } from './config-file.js';
-import { renderHelp, renderMarkdownTable } from './option-docs.js';
-import { OptionProblem, readCommandLine, resolveOption, resolveOptions } from './option-engine.js';
-import { InvalidValue } from './option-values.js';
+import {
+  InvalidValue,
+  OptionProblem,
+  readCommandLine,
+  renderHelp,
+  renderMarkdownTable,
+  resolveOption,
+  resolveOptions,
+} from '@roundguard/cli-options';
 import { PROXY_OPTIONS, type LogFormatOption, type LogLevelOption } from './option-table.js';
 import { normalizeUpstreamUrl, type UpstreamConfig } from './upstream-option.js';
 

@@ -3,7 +3,7 @@
 // `dns+http://NAME:PORT` (every A/AAAA address of NAME) or `dnssrv+http://_SERVICE._tcp.NAME` (every SRV
 // record), resolved by the dispatcher.
 import { isIP } from 'node:net';
-import { InvalidValue, type Parse } from './option-values.js';
+import { InvalidValue, type Parse } from '@roundguard/cli-options';
 
 /** A configured upstream. */
 export interface UpstreamConfig {

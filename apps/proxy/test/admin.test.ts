@@ -5,8 +5,8 @@
 // byte can forge or break.
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeAllBackends, closedPort, type HttpBackend } from './helpers/backends.js';
-import { errorCodeOf, parseRaw, reflectingBackend } from './helpers/hardening.js';
+import { closeAllBackends, closedPort } from './helpers/backends.js';
+import { errorCodeOf, parseRaw } from './helpers/hardening.js';
 import {
   findPromtool,
   getMetrics,
@@ -22,12 +22,13 @@ import {
 } from './helpers/http.js';
 import {
   type EchoProcess,
-  NO_PROBES,
   type ProxyProcess,
   startEcho,
   startProxy,
+  startProxyWithNoUpstreamUp,
   stopAllProcesses,
 } from './helpers/processes.js';
+import { reflectingProxy } from './helpers/reflecting-proxy.js';
 
 let a: EchoProcess;
 let b: EchoProcess;
@@ -154,16 +155,7 @@ describe('admin endpoints', () => {
   });
 
   it('GET /readyz answers 503 when no upstream is in rotation', async () => {
-    const port = await closedPort();
-    const lonely = await startProxy([
-      '--upstream',
-      `http://127.0.0.1:${port}`,
-      '--health-interval',
-      '200',
-      '--health-timeout',
-      '150',
-    ]);
-    await waitForHealth(lonely.adminUrl, `http://127.0.0.1:${port}`, false);
+    const lonely = await startProxyWithNoUpstreamUp();
     const res = await request(`${lonely.adminUrl}/readyz`);
     expect(res.status).toBe(503);
     expect((await request(`${lonely.adminUrl}/healthz`)).status).toBe(200);
@@ -227,42 +219,64 @@ describe('traffic, then /metrics and the access log', () => {
     expect(check.status).toBe(0);
   });
 
-  it('counts every request sent in roundguard_requests_total, by upstream, method, code and outcome', async () => {
+  /** `where` with `upstream: 'A' | 'B' | 'dead'` replaced by that upstream's URL. */
+  const labelled = (where: Record<string, string>): Record<string, string> => {
+    const urls: Record<string, string> = { A: a.url, B: b.url, dead: deadUrl };
+    return where.upstream === undefined
+      ? where
+      : { ...where, upstream: urls[where.upstream] ?? where.upstream };
+  };
+
+  it('counts every request sent once, and none still in flight', async () => {
     const { samples } = await getMetrics(proxy.adminUrl);
-    const total = (where: Record<string, string> = {}): number =>
-      sumOf(samples, 'roundguard_requests_total', where);
-    expect(total()).toBe(sent.length);
-    expect(total({ method: 'POST', code: '200', outcome: 'ok' })).toBe(6);
-    expect(total({ upstream: a.url, method: 'POST', code: '200' })).toBe(3);
-    expect(total({ upstream: b.url, method: 'POST', code: '200' })).toBe(3);
-    expect(total({ method: 'GET', code: '405', outcome: 'ok' })).toBe(2);
-    expect(total({ method: 'OTHER', code: '405' })).toBe(1);
-    expect(total({ method: 'DELETE', code: '405' })).toBe(1);
-    expect(total({ upstream: deadUrl })).toBe(0);
-    expect(total({ upstream: 'none', code: '501', outcome: 'rejected' })).toBe(1);
+    expect(sumOf(samples, 'roundguard_requests_total')).toBe(sent.length);
     expect(sumOf(samples, 'roundguard_request_duration_seconds_count')).toBe(sent.length);
     expect(sumOf(samples, 'roundguard_upstream_ttfb_seconds_count')).toBe(sent.length - 1);
     expect(sumOf(samples, 'roundguard_requests_in_flight')).toBe(0);
   });
 
-  it('exports health, errors and transitions per upstream, and the default process metrics', async () => {
+  it.each([
+    [{ method: 'POST', code: '200', outcome: 'ok' }, 6],
+    [{ upstream: 'A', method: 'POST', code: '200' }, 3],
+    [{ upstream: 'B', method: 'POST', code: '200' }, 3],
+    [{ method: 'GET', code: '405', outcome: 'ok' }, 2],
+    [{ method: 'OTHER', code: '405' }, 1],
+    [{ method: 'DELETE', code: '405' }, 1],
+    [{ upstream: 'dead' }, 0],
+    [{ upstream: 'none', code: '501', outcome: 'rejected' }, 1],
+  ])(
+    'counts roundguard_requests_total by upstream, method, code and outcome: %j',
+    async (where, expected) => {
+      const { samples } = await getMetrics(proxy.adminUrl);
+      expect(sumOf(samples, 'roundguard_requests_total', labelled(where))).toBe(expected);
+    },
+  );
+
+  it.each([
+    ['roundguard_upstream_up', { upstream: 'A' }, 1],
+    ['roundguard_upstream_up', { upstream: 'B' }, 1],
+    ['roundguard_upstream_up', { upstream: 'dead' }, 0],
+    ['roundguard_upstream_transitions_total', { upstream: 'dead', to: 'down' }, 1],
+  ])('exports %s %j = %i', async (name, where: Record<string, string>, expected) => {
+    const { samples } = await getMetrics(proxy.adminUrl);
+    const labels = labelled(where);
+    const sample = samples.find(
+      (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
+    );
+    expect(sample?.value).toBe(expected);
+  });
+
+  it.each([
+    ['roundguard_health_checks_total', { upstream: 'dead', result: 'error' }],
+    ['roundguard_health_checks_total', { upstream: 'A', result: 'ok' }],
+    ['roundguard_health_check_duration_seconds_count', { upstream: 'A' }],
+  ])('counts the health checks: %s %j', async (name, where: Record<string, string>) => {
+    const { samples } = await getMetrics(proxy.adminUrl);
+    expect(sumOf(samples, name, labelled(where))).toBeGreaterThanOrEqual(1);
+  });
+
+  it('declares the type of every proxy metric, and exports the default process metrics', async () => {
     const { text, samples } = await getMetrics(proxy.adminUrl);
-    const value = (name: string, labels: Record<string, string>): number | undefined =>
-      samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
-        ?.value;
-    expect(value('roundguard_upstream_up', { upstream: a.url })).toBe(1);
-    expect(value('roundguard_upstream_up', { upstream: b.url })).toBe(1);
-    expect(value('roundguard_upstream_up', { upstream: deadUrl })).toBe(0);
-    expect(value('roundguard_upstream_transitions_total', { upstream: deadUrl, to: 'down' })).toBe(1);
-    expect(
-      sumOf(samples, 'roundguard_health_checks_total', { upstream: deadUrl, result: 'error' }),
-    ).toBeGreaterThanOrEqual(1);
-    expect(
-      sumOf(samples, 'roundguard_health_checks_total', { upstream: a.url, result: 'ok' }),
-    ).toBeGreaterThanOrEqual(1);
-    expect(
-      sumOf(samples, 'roundguard_health_check_duration_seconds_count', { upstream: a.url }),
-    ).toBeGreaterThanOrEqual(1);
     for (const [name, type] of [
       ['roundguard_requests_total', 'counter'],
       ['roundguard_request_duration_seconds', 'histogram'],
@@ -349,16 +363,7 @@ describe('traffic, then /metrics and the access log', () => {
 
   it("logs the proxy's own 5xx answers at warn", async () => {
     // A 503 needs a proxy without a healthy upstream: a second one, whose only upstream is dead.
-    const port = await closedPort();
-    const lonely = await startProxy([
-      '--upstream',
-      `http://127.0.0.1:${port}`,
-      '--health-interval',
-      '200',
-      '--health-timeout',
-      '150',
-    ]);
-    await waitForHealth(lonely.adminUrl, `http://127.0.0.1:${port}`, false);
+    const lonely = await startProxyWithNoUpstreamUp();
     const res = await request(`${lonely.url}/x`);
     expect(res.status).toBe(503);
     const record = await lonely.waitForRecord((r) => r.msg === 'request completed');
@@ -378,14 +383,6 @@ describe('traffic, then /metrics and the access log', () => {
 });
 
 describe('three reflecting upstreams', () => {
-  let backends: HttpBackend[];
-
-  beforeAll(async () => {
-    backends = await Promise.all(['A', 'B', 'C'].map((name) => reflectingBackend(name)));
-  });
-
-  const forwarded = (): number => backends.reduce((n, b) => n + b.count, 0);
-
   /** A deterministic pseudo-random generator (the same cases on every run). */
   function prng(seed: number): () => number {
     let state = seed;
@@ -396,10 +393,8 @@ describe('three reflecting upstreams', () => {
   }
 
   describe('the admin port', () => {
-    let proxy: ProxyProcess;
-    beforeAll(async () => {
-      proxy = await startProxy([...backends.flatMap((b) => ['--upstream', b.url]), ...NO_PROBES]);
-    });
+    const upstreams = reflectingProxy();
+    const { forwarded } = upstreams;
 
     it.each([
       [
@@ -453,7 +448,7 @@ describe('three reflecting upstreams', () => {
       ['a bad header', 'GET /metrics HTTP/1.1\r\nhost: t\r\nx-a: a\x00b\r\n', 400, 'BAD_REQUEST'],
     ])('answers %s with its exact status and code, forwarding nothing', async (_name, head, status, code) => {
       const before = forwarded();
-      const { data } = await rawExchange(proxy.adminPort, `${head}connection: close\r\n\r\n`, 5000);
+      const { data } = await rawExchange(upstreams.proxy.adminPort, `${head}connection: close\r\n\r\n`, 5000);
       const res = parseRaw(data);
       expect(res.status).toBe(status);
       expect(errorCodeOf(res)).toBe(code);
@@ -465,7 +460,7 @@ describe('three reflecting upstreams', () => {
       const before = forwarded();
       const body = Buffer.alloc(4 * 1024 * 1024, 0x7b);
       const { data } = await rawExchange(
-        proxy.adminPort,
+        upstreams.proxy.adminPort,
         Buffer.concat([
           Buffer.from(`POST /metrics HTTP/1.1\r\nhost: t\r\ncontent-length: ${body.length}\r\n\r\n`),
           body,
@@ -474,32 +469,28 @@ describe('three reflecting upstreams', () => {
       );
       expect(parseRaw(data).status).toBe(405);
       expect(forwarded()).toBe(before);
-      expect((await request(`${proxy.adminUrl}/healthz`)).status).toBe(200);
+      expect((await request(`${upstreams.proxy.adminUrl}/healthz`)).status).toBe(200);
       // Nothing of this reached the proxy's own counters either.
-      const { samples } = await getMetrics(proxy.adminUrl);
+      const { samples } = await getMetrics(upstreams.proxy.adminUrl);
       expect(samples.filter((s) => s.name === 'roundguard_requests_total')).toEqual([]);
-      expect(proxy.records.filter((r) => r.msg === 'request completed')).toEqual([]);
+      expect(upstreams.proxy.records.filter((r) => r.msg === 'request completed')).toEqual([]);
     });
   });
 
   describe('labels, log lines and forged bytes', () => {
-    let proxy: ProxyProcess;
+    const upstreams = reflectingProxy();
     /** Requests sent to the proxy port in this block, each on its own connection. */
     let sent = 0;
 
     async function send(bytes: string | Buffer, timeoutMs = 5000): Promise<string> {
       sent++;
       const { data } = await rawExchange(
-        proxy.port,
+        upstreams.proxy.port,
         typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes,
         timeoutMs,
       );
       return data;
     }
-
-    beforeAll(async () => {
-      proxy = await startProxy([...backends.flatMap((b) => ['--upstream', b.url]), ...NO_PROBES]);
-    });
 
     const STANDARD = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE'];
     const CUSTOM = [
@@ -532,7 +523,7 @@ describe('three reflecting upstreams', () => {
           `${method} ${path} HTTP/1.1\r\n${host}user-agent: ${token(12)}\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
         );
       }
-      const { text, samples } = await getMetrics(proxy.adminUrl);
+      const { text, samples } = await getMetrics(upstreams.proxy.adminUrl);
       const ours = samples.filter((s) => s.name.startsWith('roundguard_'));
       const values = (label: string): Set<string> =>
         new Set(ours.filter((s) => s.labels[label] !== undefined).map((s) => s.labels[label] as string));
@@ -545,7 +536,7 @@ describe('three reflecting upstreams', () => {
         );
       for (const code of values('code')) expect(code).toMatch(/^[1-5]\d\d$/);
       for (const upstream of values('upstream'))
-        expect([...backends.map((b) => b.url), 'none']).toContain(upstream);
+        expect([...upstreams.backends.map((b) => b.url), 'none']).toContain(upstream);
       // Nothing a client chose is in the exposition: not a path, a host, a user agent, a custom method.
       for (const m of CUSTOM.filter((c) => !STANDARD.includes(c))) expect(text).not.toContain(`"${m}"`);
       expect(text).not.toMatch(/\.(test|example|invalid)/);
@@ -555,7 +546,7 @@ describe('three reflecting upstreams', () => {
 
     it('writes exactly one access line per request sent, rejected ones included', async () => {
       // Requests refused by the proxy or by the HTTP parser count as much as forwarded ones.
-      const recordsBefore = proxy.records.length;
+      const recordsBefore = upstreams.proxy.records.length;
       const rejected = [
         'GET /a b HTTP/1.1\r\nhost: t\r\n\r\n',
         'GET / HTTP/1.1\r\n\r\n',
@@ -572,18 +563,18 @@ describe('three reflecting upstreams', () => {
       await send('POST /gone HTTP/1.1\r\nhost: t\r\ncontent-length: 10\r\n\r\nabc', 200);
       await send('POST /gone HTTP/1.1\r\nhost: t\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n', 200);
       await waitFor(
-        () => proxy.records.filter((r) => r.msg === 'request completed').length >= sent,
+        () => upstreams.proxy.records.filter((r) => r.msg === 'request completed').length >= sent,
         `${sent} access records`,
       );
       await sleep(300); // and no more come
-      const access = proxy.records.filter((r) => r.msg === 'request completed');
+      const access = upstreams.proxy.records.filter((r) => r.msg === 'request completed');
       expect(access).toHaveLength(sent);
       // Refused by the proxy or by the parser: outcome `rejected` (the bad chunk after a forwarded head too).
-      const refused = proxy.records
+      const refused = upstreams.proxy.records
         .slice(recordsBefore)
         .filter((r) => r.msg === 'request completed' && r.outcome === 'rejected');
       expect(refused).toHaveLength(rejected.length);
-      const { samples } = await getMetrics(proxy.adminUrl);
+      const { samples } = await getMetrics(upstreams.proxy.adminUrl);
       const counted = samples
         .filter((s) => s.name === 'roundguard_requests_total')
         .reduce((n, s) => n + s.value, 0);
@@ -591,7 +582,7 @@ describe('three reflecting upstreams', () => {
     });
 
     it('keeps client-controlled bytes inside one escaped JSON line', async () => {
-      const before = proxy.records.length;
+      const before = upstreams.proxy.records.length;
       const nasty = [
         // Header values may carry bytes 0x80-0xFF: C1 controls (NEL, CSI), and U+2028 as UTF-8 bytes.
         `GET /p HTTP/1.1\r\nhost: evil\x85{"msg":"forged"}\r\nconnection: close\r\n\r\n`,
@@ -614,9 +605,12 @@ describe('three reflecting upstreams', () => {
         `GET\x85 /p HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n`,
       ];
       for (const bytes of nasty) await send(bytes);
-      await waitFor(() => proxy.records.length - before >= nasty.length, `${nasty.length} more records`);
+      await waitFor(
+        () => upstreams.proxy.records.length - before >= nasty.length,
+        `${nasty.length} more records`,
+      );
       await sleep(300);
-      const fresh = proxy.records.slice(before);
+      const fresh = upstreams.proxy.records.slice(before);
       expect(fresh).toHaveLength(nasty.length);
       expect(fresh.every((r) => r.msg === 'request completed')).toBe(true);
       expect(fresh.filter((r) => r.msg === 'forged')).toEqual([]);
@@ -626,7 +620,7 @@ describe('three reflecting upstreams', () => {
       expect(fresh.some((r) => String(r.req_id).includes('forged'))).toBe(false);
 
       // On the wire: every stdout line is one JSON object, with no raw control or line-separator character.
-      const lines = proxy.stdout().split('\n');
+      const lines = upstreams.proxy.stdout().split('\n');
       expect(lines.pop()).toBe('');
       for (const line of lines) {
         expect(() => {
@@ -635,7 +629,7 @@ describe('three reflecting upstreams', () => {
         // eslint-disable-next-line no-control-regex
         expect(line, JSON.stringify(line)).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/);
       }
-      expect(proxy.records.filter((r) => r.msg === '(not json)')).toEqual([]);
+      expect(upstreams.proxy.records.filter((r) => r.msg === '(not json)')).toEqual([]);
     });
   });
 });

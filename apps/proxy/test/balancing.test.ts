@@ -49,6 +49,13 @@ function configFile(value: unknown): string {
   return file;
 }
 
+/** Echo backends A, B and C behind a proxy whose config file gives them these weights. */
+async function weightedProxy(weights: readonly [number, number, number]): Promise<ProxyProcess> {
+  const echoes = await threeEchoes();
+  const file = configFile({ upstreams: echoes.map((echo, i) => ({ url: echo.url, weight: weights[i] })) });
+  return startProxy(['--config', file]);
+}
+
 describe('round robin', () => {
   it('spreads 9 requests over 3 upstreams exactly 3 each, in a fixed cycle', async () => {
     const [a, b, c] = await threeEchoes();
@@ -62,15 +69,7 @@ describe('round robin', () => {
   });
 
   it('gives weighted upstreams their exact smooth share (5:1:1 over 21 requests = 15/3/3)', async () => {
-    const [a, b, c] = await threeEchoes();
-    const file = configFile({
-      upstreams: [
-        { url: a.url, weight: 5 },
-        { url: b.url, weight: 1 },
-        { url: c.url, weight: 1 },
-      ],
-    });
-    const proxy = await startProxy(['--config', file]);
+    const proxy = await weightedProxy([5, 1, 1]);
     const order = names(await sendSequential(proxy, 21));
     expect(tally(order)).toEqual({ A: 15, B: 3, C: 3 });
     // Each cycle of 7 holds the exact share, and smooth: B and C are never picked back to back (nginx: a a b a c a a).
@@ -80,15 +79,7 @@ describe('round robin', () => {
   });
 
   it('gives weight 2:1 exactly 2/3 and 1/3 of 30 requests, and keeps a weight-0 upstream out', async () => {
-    const [a, b, c] = await threeEchoes();
-    const file = configFile({
-      upstreams: [
-        { url: a.url, weight: 2 },
-        { url: b.url, weight: 1 },
-        { url: c.url, weight: 0 },
-      ],
-    });
-    const proxy = await startProxy(['--config', file]);
+    const proxy = await weightedProxy([2, 1, 0]);
     const order = names(await sendSequential(proxy, 30));
     expect(tally(order)).toEqual({ A: 20, B: 10 });
   });

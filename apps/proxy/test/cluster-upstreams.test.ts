@@ -1,7 +1,7 @@
 // --workers N with the dispatcher: the primary's /upstreams and metrics merge what the workers see
 // (requests, failures, ejections), and a connect failure in one worker takes the upstream out in all.
 import { afterEach, expect, it } from 'vitest';
-import { closeAllBackends, closedPort, httpBackend } from './helpers/backends.js';
+import { closeAllBackends, closedPort, namedBackend } from './helpers/backends.js';
 import { getMetrics, getUpstreams, request, sumOf, waitFor } from './helpers/http.js';
 import { NO_PROBES, startProxy, stopAllProcesses } from './helpers/processes.js';
 
@@ -10,15 +10,8 @@ afterEach(async () => {
   await closeAllBackends();
 });
 
-function named(name: string, status = 200) {
-  return httpBackend((req, res) => {
-    req.resume();
-    req.on('end', () => res.writeHead(status, { 'x-backend': name }).end(name));
-  });
-}
-
 it('reports an upstream ejected by a worker, with the requests and failures of every worker', async () => {
-  const [a, b] = await Promise.all([named('A'), named('B', 500)]);
+  const [a, b] = await Promise.all([namedBackend('A'), namedBackend('B', 500)]);
   const proxy = await startProxy([
     '--workers',
     '2',
@@ -56,7 +49,7 @@ it('reports an upstream ejected by a worker, with the requests and failures of e
 });
 
 it('takes an upstream that refused a connection in one worker out of every worker', async () => {
-  const a = await named('A');
+  const a = await namedBackend('A');
   const refusing = `http://127.0.0.1:${await closedPort()}`;
   const proxy = await startProxy([
     '--workers',

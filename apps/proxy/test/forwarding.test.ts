@@ -12,12 +12,7 @@ import {
   rawUpstream,
   type SeenRequest,
 } from './helpers/backends.js';
-import {
-  errorCodeOf,
-  parseRaw,
-  type Reflected as Reflection,
-  reflectingBackend,
-} from './helpers/hardening.js';
+import { errorCodeOf } from './helpers/hardening.js';
 import { rawExchange, request, waitFor } from './helpers/http.js';
 import { NO_PROBES, type ProxyProcess, startProxy, stopAllProcesses } from './helpers/processes.js';
 import {
@@ -26,6 +21,7 @@ import {
   recordingUpstream,
   type RecordingUpstream,
 } from './helpers/raw-client.js';
+import { reflectingProxy } from './helpers/reflecting-proxy.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -407,28 +403,8 @@ describe('through a recording upstream', () => {
 });
 
 describe('through three reflecting upstreams', () => {
-  let backends: HttpBackend[];
-  let proxy: ProxyProcess;
-
-  beforeAll(async () => {
-    backends = await Promise.all(['A', 'B', 'C'].map((name) => reflectingBackend(name)));
-    proxy = await startProxy([...backends.flatMap((b) => ['--upstream', b.url]), ...NO_PROBES]);
-  });
-
-  /** Requests the backends have received (health probes excluded). */
-  const forwarded = (): number => backends.reduce((n, b) => n + b.count, 0);
-
-  /** Sends raw bytes on a new connection; the proxy closes it after one answer (`connection: close`). */
-  async function exchange(bytes: string | Buffer): Promise<ReturnType<typeof parseRaw>> {
-    const { data } = await rawExchange(proxy.port, bytes, 5000);
-    return parseRaw(data);
-  }
-
-  function reflected(res: ReturnType<typeof parseRaw>): Reflection {
-    expect(res.status, res.body).toBe(200);
-    // rawExchange reads latin1; the backend answers UTF-8 JSON.
-    return JSON.parse(Buffer.from(res.body, 'latin1').toString('utf8')) as Reflection;
-  }
+  const upstreams = reflectingProxy();
+  const { exchange, forwarded, reflected } = upstreams;
 
   const CLOSE = 'connection: close\r\n';
 

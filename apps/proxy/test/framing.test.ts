@@ -5,7 +5,7 @@
 // upstream got: odd targets, Expect, chunked uploads (bodies of every size, extensions, trailers).
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { closeAllBackends, httpBackend, type HttpBackend } from './helpers/backends.js';
-import { errorCodeOf, parseRaw, reflectingBackend, sha256, type Reflected } from './helpers/hardening.js';
+import { errorCodeOf, sha256 } from './helpers/hardening.js';
 import { getMetrics, rawExchange, sumOf, waitFor } from './helpers/http.js';
 import { NO_PROBES, startProxy, stopAllProcesses, type ProxyProcess } from './helpers/processes.js';
 import {
@@ -15,6 +15,7 @@ import {
   recordingUpstream,
   type RecordingUpstream,
 } from './helpers/raw-client.js';
+import { reflectingProxy } from './helpers/reflecting-proxy.js';
 
 afterAll(async () => {
   await stopAllProcesses();
@@ -425,28 +426,8 @@ describe('through a recording upstream', () => {
 });
 
 describe('through three reflecting upstreams', () => {
-  let backends: HttpBackend[];
-  let proxy: ProxyProcess;
-
-  beforeAll(async () => {
-    backends = await Promise.all(['A', 'B', 'C'].map((name) => reflectingBackend(name)));
-    proxy = await startProxy([...backends.flatMap((b) => ['--upstream', b.url]), ...NO_PROBES]);
-  });
-
-  /** Requests the backends have received (health probes excluded). */
-  const forwarded = (): number => backends.reduce((n, b) => n + b.count, 0);
-
-  /** Sends raw bytes on a new connection; the proxy closes it after one answer (`connection: close`). */
-  async function exchange(bytes: string | Buffer): Promise<ReturnType<typeof parseRaw>> {
-    const { data } = await rawExchange(proxy.port, bytes, 5000);
-    return parseRaw(data);
-  }
-
-  function reflected(res: ReturnType<typeof parseRaw>): Reflected {
-    expect(res.status, res.body).toBe(200);
-    // rawExchange reads latin1; the backend answers UTF-8 JSON.
-    return JSON.parse(Buffer.from(res.body, 'latin1').toString('utf8')) as Reflected;
-  }
+  const upstreams = reflectingProxy();
+  const { exchange, forwarded, reflected } = upstreams;
 
   const CLOSE = 'connection: close\r\n';
 
@@ -519,7 +500,7 @@ describe('through three reflecting upstreams', () => {
       expect(errorCodeOf(res)).toBe('EXPECTATION_FAILED');
       expect(res.headers['x-request-id']).toBe('expect-foo');
       expect(forwarded()).toBe(before);
-      const log = await proxy.waitForRecord(
+      const log = await upstreams.proxy.waitForRecord(
         (r) => r.msg === 'request completed' && r.req_id === 'expect-foo',
       );
       expect(log).toMatchObject({
@@ -529,7 +510,7 @@ describe('through three reflecting upstreams', () => {
         upstream: 'none',
         bytes_out: Buffer.byteLength(res.body),
       });
-      const { samples } = await getMetrics(proxy.adminUrl);
+      const { samples } = await getMetrics(upstreams.proxy.adminUrl);
       expect(sumOf(samples, 'roundguard_requests_total', { upstream: 'none', code: '417' })).toBe(1);
     });
   });
@@ -589,15 +570,20 @@ describe('through three reflecting upstreams', () => {
       expect(res.status).toBe(400);
       expect(errorCodeOf(res)).toBe('BAD_REQUEST');
       expect(res.headers['x-request-id']).toBe(id);
-      const log = await proxy.waitForRecord((r) => r.msg === 'request completed' && r.req_id === id);
+      const log = await upstreams.proxy.waitForRecord(
+        (r) => r.msg === 'request completed' && r.req_id === id,
+      );
       expect(log).toMatchObject({ status: 400, outcome: 'rejected', error_code: 'BAD_REQUEST' });
       // One record for the one request: the parser error is not logged again on its own.
       expect(
-        proxy.records.filter(
+        upstreams.proxy.records.filter(
           (r) => r.msg === 'request completed' && r.error_code === 'HPE_INVALID_CHUNK_SIZE',
         ),
       ).toEqual([]);
-      await waitFor(() => backends.every((b) => b.inFlight === 0), 'no request open at the upstreams');
+      await waitFor(
+        () => upstreams.backends.every((b) => b.inFlight === 0),
+        'no request open at the upstreams',
+      );
     });
   });
 });

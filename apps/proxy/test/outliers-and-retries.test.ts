@@ -1,7 +1,7 @@
 // Outlier detection and retries end to end (the dispatcher's rules, as the proxy applies them): real
 // backends on 127.0.0.1, the real proxy process.
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeAllBackends, closedPort, httpBackend } from './helpers/backends.js';
+import { closeAllBackends, closedPort, httpBackend, namedBackend } from './helpers/backends.js';
 import { getMetrics, getUpstreams, request, sumOf, waitFor, type Response } from './helpers/http.js';
 import { NO_PROBES, startProxy, stopAllProcesses, type ProxyProcess } from './helpers/processes.js';
 
@@ -9,13 +9,6 @@ afterEach(async () => {
   await stopAllProcesses();
   await closeAllBackends();
 });
-
-function named(name: string, status = 200) {
-  return httpBackend((req, res) => {
-    req.resume();
-    req.on('end', () => res.writeHead(status, { 'x-backend': name }).end(name));
-  });
-}
 
 async function sequence(proxy: ProxyProcess, n: number, tag: string): Promise<Response[]> {
   const out: Response[] = [];
@@ -25,7 +18,7 @@ async function sequence(proxy: ProxyProcess, n: number, tag: string): Promise<Re
 
 describe('outlier detection', () => {
   it('ejects an upstream that answers 500s after --eject-after failures, shows it, counts and logs it, and takes it back after --eject-time', async () => {
-    const [a, b] = await Promise.all([named('A'), named('B', 500)]);
+    const [a, b] = await Promise.all([namedBackend('A'), namedBackend('B', 500)]);
     const proxy = await startProxy([
       '--upstream',
       a.url,
@@ -79,7 +72,7 @@ describe('outlier detection', () => {
   });
 
   it('ejects no upstream with --eject-after 0', async () => {
-    const b = await named('B', 500);
+    const b = await namedBackend('B', 500);
     const proxy = await startProxy(['--upstream', b.url, '--eject-after', '0', ...NO_PROBES]);
     const all = await sequence(proxy, 8, 'x');
     expect(all.map((r) => r.status)).toEqual(Array(8).fill(500));

@@ -22,7 +22,13 @@ import {
   waitForHealth,
   type Response,
 } from './helpers/http.js';
-import { NO_PROBES, startProxy, stopAllProcesses, type ProxyProcess } from './helpers/processes.js';
+import {
+  NO_PROBES,
+  startProxy,
+  startProxyWithNoUpstreamUp,
+  stopAllProcesses,
+  type ProxyProcess,
+} from './helpers/processes.js';
 import { exchange, expectCleanErrorBody } from './helpers/raw-client.js';
 
 const cleanups: (() => void | Promise<void>)[] = [];
@@ -385,16 +391,7 @@ describe('an answer before the upload is over, to a client that reads only once 
   });
 
   it('gets the 503 the proxy answers itself when no upstream is in rotation', async () => {
-    const port = await closedPort();
-    const proxy = await startProxy([
-      '--upstream',
-      `http://127.0.0.1:${port}`,
-      '--health-interval',
-      '200',
-      '--health-timeout',
-      '150',
-    ]);
-    await waitForHealth(proxy.adminUrl, `http://127.0.0.1:${port}`, false);
+    const proxy = await startProxyWithNoUpstreamUp();
     const answered = proxy.waitForRecord((r) => r.msg === 'request completed' && r.path === '/none');
     const { data, error } = await uploadThenRead(
       proxy.port,

@@ -15,7 +15,7 @@ const RECORDS = Number(process.env.BENCH_RECORDS ?? 100_000);
 
 const nullStream = () => new Writable({ write: (_chunk, _encoding, callback) => callback() });
 
-// The 13 fields of the proxy's access record (SPEC, Logs), as the proxy passes them.
+// The 13 fields of the proxy's access record (its README, Logs), as the proxy passes them.
 let seq = 0;
 const accessFields = () => ({
   req_id: `b7c1f0a2-3d4e-4f5a-8b6c-${(seq++).toString(16).padStart(12, '0')}`,

@@ -94,7 +94,7 @@ describe('createMetrics exposition', () => {
     expect(await scrape(metrics)).toEqual(expectedScenario());
   });
 
-  it('declares the SPEC metric table: names, types and help', async () => {
+  it('declares the proxy metric table: names, types and help', async () => {
     const metrics = createMetrics({ defaultMetrics: false });
     recordScenario(metrics);
     const { types, help } = parseExposition(await metrics.registry.metrics());

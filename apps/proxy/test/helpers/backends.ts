@@ -13,6 +13,7 @@ import {
   type Server as NetServer,
   type Socket,
 } from 'node:net';
+import { freePort } from '@roundguard/testkit';
 
 const servers = new Set<{ close(): Promise<void> }>();
 
@@ -114,6 +115,14 @@ export async function httpBackend(
   };
   servers.add(backend);
   return backend;
+}
+
+/** An HTTP backend that answers every request with `status`, its name as the body and in `X-Backend`. */
+export function namedBackend(name: string, status = 200): Promise<HttpBackend> {
+  return httpBackend((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(status, { 'x-backend': name }).end(name));
+  });
 }
 
 function closeServer(server: Server | NetServer): Promise<void> {
@@ -220,13 +229,7 @@ export async function rawUpstream(
 }
 
 /** A port nothing listens on (bound, then released: connecting to it is refused). */
-export async function closedPort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+export const closedPort = (): Promise<number> => freePort();
 
 /** Closes every backend started by this module (for afterEach/afterAll). */
 export async function closeAllBackends(): Promise<void> {

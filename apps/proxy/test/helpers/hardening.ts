@@ -2,9 +2,11 @@
 // knows which upstream answered), parsing of raw HTTP/1.1 answers, the proxy's open descriptors, the
 // connections an upstream server holds open, and a request that keeps the socket for later inspection.
 import { createHash } from 'node:crypto';
-import { readdirSync } from 'node:fs';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import { parseHead, RawClient } from '@roundguard/testkit';
+
+export { fdCount } from '@roundguard/testkit';
 import { httpBackend, type HttpBackend } from './backends.js';
 
 /** What {@link reflectingBackend} answers: the request as it arrived upstream. */
@@ -68,38 +70,33 @@ export interface RawResponse {
   readonly body: string;
 }
 
-/** Parses the raw bytes a client received: interim (1xx) responses, then the final one. */
+/**
+ * Parses the raw bytes a client received: interim (1xx) responses, then the final one. The body is the
+ * rest of the data, cut at its Content-Length when it has one (a chunked body is left framed).
+ */
 export function parseRaw(data: string): RawResponse {
-  let rest = data;
+  const bytes = Buffer.from(data, 'latin1');
   const statusLines: string[] = [];
+  let at = 0;
   for (;;) {
-    const end = rest.indexOf('\r\n\r\n');
-    if (end === -1) throw new Error(`no complete response head in ${JSON.stringify(data.slice(0, 300))}`);
-    const lines = rest.slice(0, end).split('\r\n');
-    const statusLine = lines[0] as string;
-    statusLines.push(statusLine);
-    const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(statusLine)?.[1]);
-    const headers: Record<string, string> = {};
-    for (const line of lines.slice(1)) {
-      const colon = line.indexOf(':');
-      headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
-    }
-    rest = rest.slice(end + 4);
-    if (status >= 100 && status < 200) continue;
-    let body = rest;
-    if (headers['content-length'] !== undefined) body = rest.slice(0, Number(headers['content-length']));
-    return { status, statusLines, headers, body };
+    const head = parseHead(bytes, at);
+    if (head === undefined)
+      throw new Error(`no complete response head in ${JSON.stringify(data.slice(0, 300))}`);
+    statusLines.push(head.statusLine);
+    at = head.bodyStart;
+    if (head.status >= 100 && head.status < 200) continue;
+    // A repeated header keeps its last value.
+    const headers = Object.fromEntries(head.headerList) as Record<string, string>;
+    const rest = data.slice(at);
+    const length = headers['content-length'];
+    const body = length === undefined ? rest : rest.slice(0, Number(length));
+    return { status: head.status, statusLines, headers, body };
   }
 }
 
 /** The `error.code` of a JSON error body. */
 export function errorCodeOf(res: RawResponse): string {
   return (JSON.parse(res.body) as { error: { code: string } }).error.code;
-}
-
-/** Number of open file descriptors of a process (Linux /proc/<pid>/fd). */
-export function fdCount(pid: number): number {
-  return readdirSync(`/proc/${pid}/fd`).length;
 }
 
 /** Connections a node:http (or net) server holds open right now. */
@@ -118,31 +115,19 @@ export interface Probe {
   readonly isClosed: boolean;
 }
 
-export function openProbe(port: number, bytes?: string | Buffer): Promise<Probe> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ port, host: '127.0.0.1' });
-    const chunks: Buffer[] = [];
-    let isClosed = false;
-    socket.on('data', (c: Buffer) => chunks.push(c));
-    socket.on('error', () => undefined);
-    const closed = new Promise<void>((done) =>
-      socket.once('close', () => {
-        isClosed = true;
-        done();
-      }),
-    );
-    socket.once('error', reject);
-    socket.once('connect', () => {
-      socket.off('error', reject);
-      if (bytes !== undefined) socket.write(bytes);
-      resolve({
-        socket,
-        data: () => Buffer.concat(chunks).toString('latin1'),
-        closed,
-        get isClosed() {
-          return isClosed;
-        },
-      });
-    });
+export async function openProbe(port: number, bytes?: string | Buffer): Promise<Probe> {
+  const client = await RawClient.connect(port);
+  const closed = new Promise<void>((done) => {
+    if (client.closed) done();
+    else client.socket.once('close', () => done());
   });
+  if (bytes !== undefined) void client.write(bytes);
+  return {
+    socket: client.socket,
+    data: () => client.received().toString('latin1'),
+    closed,
+    get isClosed() {
+      return client.closed;
+    },
+  };
 }

@@ -1,8 +1,14 @@
 // Raw-socket helpers for the black-box suites: a client that writes exact bytes and parses the responses
 // it gets back (several, when pipelining), and an upstream that parses every request it receives
 // (Content-Length or chunked, several per connection), records its exact bytes, and answers each with
-// `<METHOD> <target>` as the body.
-import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
+// `<METHOD> <target>` as the body. The parsing and the connection are @roundguard/testkit's.
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import {
+  decodeChunked as decodeChunkedBytes,
+  parseResponses as parse,
+  RawClient as Connection,
+  type RawResponse as ParsedResponse,
+} from '@roundguard/testkit';
 import { expect } from 'vitest';
 
 /** One HTTP/1.1 response as parsed off the wire. */
@@ -15,62 +21,29 @@ export interface RawResponse {
 }
 
 /**
- * Parses the complete responses at the start of `data` (Content-Length, chunked, or none for 1xx/204/304
- * and HEAD); returns them and how many bytes they took.
+ * Parses the complete responses at the start of `data` (Content-Length, chunked, or none for 1xx/204/304;
+ * a response with neither is taken as bodiless); returns them and how many bytes they took.
  */
 export function parseResponses(data: Buffer): { responses: RawResponse[]; used: number } {
-  const responses: RawResponse[] = [];
-  let at = 0;
-  for (;;) {
-    const end = data.indexOf('\r\n\r\n', at);
-    if (end === -1) break;
-    const lines = data.toString('latin1', at, end).split('\r\n');
-    const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? '')?.[1]);
-    const headers = lines.slice(1).map((line) => {
-      const colon = line.indexOf(':');
-      return [line.slice(0, colon).toLowerCase(), line.slice(colon + 1).trim()] as const;
-    });
-    const get = (name: string): string | undefined => headers.find(([n]) => n === name)?.[1];
-    let bodyStart = end + 4;
-    let body: string;
-    if (get('transfer-encoding')?.toLowerCase() === 'chunked') {
-      const decoded = decodeChunked(data, bodyStart);
-      if (decoded === undefined) break;
-      body = decoded.body;
-      bodyStart = decoded.end;
-    } else {
-      const length =
-        status < 200 || status === 204 || status === 304 ? 0 : Number(get('content-length') ?? 0);
-      if (data.length < bodyStart + length) break;
-      body = data.toString('latin1', bodyStart, bodyStart + length);
-      bodyStart += length;
-    }
-    responses.push({ status, headers, body, header: get });
-    at = bodyStart;
-  }
-  return { responses, used: at };
+  const { responses, used } = parse(data, { closeDelimited: false });
+  return { responses: responses.map(asRawResponse), used };
+}
+
+/** The testkit's response in the shape of these suites: header pairs in order, the body as latin1 text. */
+function asRawResponse(response: ParsedResponse): RawResponse {
+  const headers = response.headerList;
+  return {
+    status: response.status,
+    headers,
+    body: response.body.toString('latin1'),
+    header: (name) => headers.find(([n]) => n === name)?.[1],
+  };
 }
 
 /** Decodes a chunked body starting at `from`; `undefined` while it is incomplete. */
 export function decodeChunked(data: Buffer, from: number): { body: string; end: number } | undefined {
-  let at = from;
-  let body = '';
-  for (;;) {
-    const lineEnd = data.indexOf('\r\n', at);
-    if (lineEnd === -1) return undefined;
-    const size = parseInt(data.toString('latin1', at, lineEnd).split(';')[0] as string, 16);
-    if (Number.isNaN(size)) throw new Error(`bad chunk size at ${at}`);
-    at = lineEnd + 2;
-    if (size === 0) {
-      const trailerEnd = data.indexOf('\r\n', at);
-      if (trailerEnd === -1) return undefined;
-      // no trailers expected: the empty line ends the body
-      return { body, end: trailerEnd + 2 };
-    }
-    if (data.length < at + size + 2) return undefined;
-    body += data.toString('latin1', at, at + size);
-    at += size + 2;
-  }
+  const decoded = decodeChunkedBytes(data, from);
+  return decoded && { body: decoded.body.toString('latin1'), end: decoded.end };
 }
 
 /** A raw client connection to the proxy. */
@@ -90,73 +63,29 @@ export interface RawClient {
 }
 
 export async function openClient(port: number): Promise<RawClient> {
-  const socket = connect({ port, host: '127.0.0.1', noDelay: true });
-  const chunks: Buffer[] = [];
-  let closed = false;
-  const wakers = new Set<() => void>();
-  const wake = (): void => {
-    for (const w of [...wakers]) w();
-  };
-  socket.on('data', (c: Buffer) => {
-    chunks.push(c);
-    wake();
-  });
-  socket.on('error', () => undefined);
-  socket.on('close', () => {
-    closed = true;
-    wake();
-  });
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', resolve);
-    socket.once('error', reject);
-  });
-  const data = (): Buffer => Buffer.concat(chunks);
-  const until = <T>(check: () => T | undefined, timeoutMs: number, onTimeout: () => T | Error): Promise<T> =>
-    new Promise((resolve, reject) => {
-      const done = (fn: () => void): void => {
-        clearTimeout(timer);
-        wakers.delete(tick);
-        fn();
-      };
-      const tick = (): void => {
-        const value = check();
-        if (value !== undefined) done(() => resolve(value));
-      };
-      const timer = setTimeout(() => {
-        const value = onTimeout();
-        done(() => (value instanceof Error ? reject(value) : resolve(value)));
-      }, timeoutMs);
-      wakers.add(tick);
-      tick();
-    });
+  const client = await Connection.connect(port, { noDelay: true });
+  const data = (): Buffer => client.received();
   return {
-    socket,
-    write: (bytes) => new Promise<void>((resolve) => socket.write(bytes, () => resolve())),
+    socket: client.socket,
+    write: (bytes) => client.write(bytes),
     data,
     responses: () => parseResponses(data()).responses,
-    waitForResponses: (count, timeoutMs = 5000) =>
-      until(
-        () => {
-          const { responses } = parseResponses(data());
-          if (responses.length >= count) return responses;
-          return closed ? responses : undefined;
-        },
-        timeoutMs,
-        () =>
-          new Error(
-            `timed out waiting for ${count} responses; got ${JSON.stringify(data().toString('latin1'))}`,
-          ),
-      ),
-    waitForClose: (timeoutMs = 5000) =>
-      until(
-        () => (closed ? true : undefined),
-        timeoutMs,
-        () => false,
-      ),
-    get closed() {
-      return closed;
+    waitForResponses: async (count, timeoutMs = 5000) => {
+      const responses = await client.waitUntil(() => {
+        const { responses } = parseResponses(data());
+        return responses.length >= count || client.closed ? responses : undefined;
+      }, timeoutMs);
+      if (responses !== undefined) return responses;
+      throw new Error(
+        `timed out waiting for ${count} responses; got ${JSON.stringify(data().toString('latin1'))}`,
+      );
     },
-    destroy: () => socket.destroy(),
+    waitForClose: async (timeoutMs = 5000) =>
+      (await client.waitUntil(() => (client.closed ? true : undefined), timeoutMs)) === true,
+    get closed() {
+      return client.closed;
+    },
+    destroy: () => client.destroy(),
   };
 }
 

@@ -32,7 +32,7 @@ function failure(argv: string[], env: NodeJS.ProcessEnv = {}): string {
 }
 
 describe('resolveConfig', () => {
-  it('applies the SPEC defaults', () => {
+  it('applies the documented defaults', () => {
     const c = resolveConfig(U, {});
     expect(c).toMatchObject({
       port: 8080,

@@ -1,8 +1,7 @@
 // The option table engine on its own, with the kinds of rows the next options need: a repeatable flag,
 // a flag with an environment variable, a number with bounds, a secret.
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { renderHelp, renderMarkdownTable } from '../../src/option-docs.js';
+import { renderHelp, renderMarkdownTable } from '../src/option-docs.js';
 import {
   defaultsOf,
   listOption,
@@ -11,8 +10,8 @@ import {
   readCommandLine,
   resolveOptions,
   type FileValues,
-} from '../../src/option-engine.js';
-import { integer, InvalidValue, text, type Parse } from '../../src/option-values.js';
+} from '../src/option-engine.js';
+import { integer, InvalidValue, text, type Parse } from '../src/option-values.js';
 
 const hostPort: Parse<string> = (value) => {
   if (typeof value !== 'string' || !/^[\w.-]+:\d{1,5}$/.test(value)) throw new InvalidValue('HOST:PORT');
@@ -209,14 +208,5 @@ describe('docs', () => {
       '| `-h`, `--help` |  |  |  | print this help and exit |',
       '| `--version` |  |  |  | print the version and exit |',
     ]);
-  });
-});
-
-describe('the copy in apps/echo', () => {
-  // Both apps carry the same generic engine until it moves to a shared internal package.
-  it.each(['option-engine.ts', 'option-values.ts', 'option-docs.ts'])('%s is the same file', (name) => {
-    const here = readFileSync(new URL(`../../src/${name}`, import.meta.url), 'utf8');
-    const echo = readFileSync(new URL(`../../../echo/src/${name}`, import.meta.url), 'utf8');
-    expect(echo).toBe(here);
   });
 });

@@ -1,0 +1,37 @@
+export {
+  defaultsOf,
+  fromFile,
+  listOption,
+  option,
+  OptionProblem,
+  readCommandLine,
+  resolveOption,
+  resolveOptions,
+  type AnyOption,
+  type CommandLine,
+  type FileValues,
+  type ListOption,
+  type ListOptionRow,
+  type SingleOption,
+  type SingleOptionRow,
+  type Source,
+  type Values,
+} from './option-engine.js';
+export {
+  describeJson,
+  integer,
+  InvalidValue,
+  oneOf,
+  text,
+  type Origin,
+  type Parse,
+} from './option-values.js';
+export {
+  renderHelp,
+  renderMarkdownTable,
+  tableOf,
+  TABLE_END,
+  TABLE_START,
+  withTable,
+  type HelpText,
+} from './option-docs.js';
