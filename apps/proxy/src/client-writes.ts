@@ -36,8 +36,7 @@ let scheduled = false;
  * Holds what is written to `socket` from now until the end of this turn of the event loop (once per
  * socket and turn; a destroyed socket is left alone).
  */
-export function corkUntilEndOfTurn(socket: Socket | null): void {
-  const s = socket as CorkableSocket | null;
+export function corkUntilEndOfTurn(s: CorkableSocket | null): void {
   if (s === null || s[kCorked] === true || s.destroyed) return;
   s[kCorked] = true;
   s.cork();
@@ -49,8 +48,7 @@ export function corkUntilEndOfTurn(socket: Socket | null): void {
 }
 
 /** Sends what `socket` holds now instead of at the end of the turn (a response grew past the limit). */
-export function uncorkNow(socket: Socket | null): void {
-  const s = socket as CorkableSocket | null;
+export function uncorkNow(s: CorkableSocket | null): void {
   if (s === null || s[kCorked] !== true) return;
   s[kCorked] = false;
   s.uncork();
@@ -63,7 +61,8 @@ function uncorkAll(): void {
   spare = list;
   scheduled = false;
   for (let i = 0; i < list.length; i++) {
-    const s = list[i] as CorkableSocket;
+    const s = list[i];
+    if (s === undefined) continue;
     if (s[kCorked] !== true) continue;
     s[kCorked] = false;
     // uncork() on a destroyed socket only lowers its cork count: its buffered writes were dropped.

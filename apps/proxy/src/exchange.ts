@@ -21,7 +21,14 @@ import {
 } from './errors.js';
 import { corkUntilEndOfTurn, writeResponseBody } from './client-writes.js';
 import { clientResponseHeaders, upstreamRequestHeaders, VIA } from './header-rules.js';
-import { destroyRequestSocket, kExchange, onResClose, type ResWithExchange } from './exchange-listeners.js';
+import {
+  destroyRequestSocket,
+  kExchange,
+  onResClose,
+  type ResWithExchange,
+  unwatchQueued,
+  watchQueued,
+} from './exchange-listeners.js';
 import { lingerAfterResponse } from './node-internals.js';
 import type { ProxyContext } from './proxy-context.js';
 import { readSmallBody, SMALL_BODY_LIMIT, type BodyReader } from './request-body.js';
@@ -72,6 +79,8 @@ export class Exchange implements EndedRequest, BodyReader {
   paused = false;
   drainListening = false;
   clientGone = false;
+  /** Its response waits behind another on the connection (pipelining): see watchQueued. */
+  queued = false;
   /** An abort asked for before undici connected: applied in onConnect. */
   pendingAbort: Error | null = null;
   abortUpstream: ((err: Error) => void) | null = null;
@@ -84,6 +93,10 @@ export class Exchange implements EndedRequest, BodyReader {
     this.head = head;
     this.res[kExchange] = this;
     res.on('close', onResClose);
+    if (res.socket === null && req.socket !== null) {
+      this.queued = true;
+      watchQueued(this, req.socket);
+    }
     requestArrived(ctx);
   }
 
@@ -105,10 +118,7 @@ export class Exchange implements EndedRequest, BodyReader {
     return this.state === State.Done || this.clientGone;
   }
 
-  /**
-   * The one dispatch call: hands the request to the dispatcher, which picks its upstream, with this
-   * exchange as the handler that streams the answer back.
-   */
+  /** The one dispatch call: the dispatcher picks the upstream, this exchange streams its answer back. */
   send(body: Buffer | IncomingMessage | null): void {
     this.dispatched = true;
     const head = this.head;
@@ -226,12 +236,9 @@ export class Exchange implements EndedRequest, BodyReader {
     if (this.state === State.Done) return;
     if (this.res.writableFinished) return;
     this.clientGone = true;
-    if (!this.dispatched) {
-      // Still reading a small body: nothing was sent upstream.
-      this.finish(CLIENT_CLOSED_REQUEST, 'client_abort', 'CLIENT_ABORT');
-      return;
-    }
-    this.abort(new ClientAbortError());
+    // Still reading a small body: nothing was sent upstream.
+    if (!this.dispatched) this.finish(CLIENT_CLOSED_REQUEST, 'client_abort', 'CLIENT_ABORT');
+    else this.abort(new ClientAbortError());
   }
 
   /**
@@ -276,6 +283,7 @@ export class Exchange implements EndedRequest, BodyReader {
 
   private finish(status: number, outcome: Outcome, error: string): void {
     this.state = State.Done;
+    if (this.queued) unwatchQueued(this, this.req.socket);
     this.status = status;
     this.outcome = outcome;
     this.errorCode = error;

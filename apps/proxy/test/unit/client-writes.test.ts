@@ -148,7 +148,10 @@ async function oneResponse(): Promise<{ writer: BodyWriter; client: IncomingMess
   const server = createServer((req, res) => handed?.([req, res]));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const clientRes = new Promise<IncomingMessage>((resolve, reject) => {
-    const r = request({ port: (server.address() as AddressInfo).port, host: '127.0.0.1', path: '/' }, resolve);
+    const r = request(
+      { port: (server.address() as AddressInfo).port, host: '127.0.0.1', path: '/' },
+      resolve,
+    );
     r.on('error', reject);
     r.end();
   });
