@@ -1,7 +1,7 @@
 // Every option of the proxy, one row each: the order is the --help and README order. The command line,
 // the environment, the config file, --help and the README's options table all come from these rows.
 import { listOption, option } from './option-engine.js';
-import { integer, oneOf, text } from './option-values.js';
+import { countOrAuto, integer, oneOf, text } from './option-values.js';
 import { duplicateUpstream, parseDnsServer, parseUpstream } from './upstream-option.js';
 
 export type LogFormatOption = 'json' | 'pretty' | 'auto';
@@ -242,8 +242,8 @@ export const PROXY_OPTIONS = [
     placeholder: 'N',
     env: 'ROUNDGUARD_WORKERS',
     default: 1,
-    parse: integer(1, 64),
-    help: 'worker processes (node:cluster), 1 = no cluster',
-    doc: 'worker processes (node:cluster), from 1 (no cluster) to 64; see below',
+    parse: countOrAuto(64),
+    help: 'worker processes (node:cluster), 1 = no cluster, auto = one per CPU',
+    doc: 'worker processes (node:cluster), from 1 (no cluster) to 64, or `auto`: one per CPU (`os.availableParallelism()`); see below',
   }),
 ] as const;

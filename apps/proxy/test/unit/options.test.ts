@@ -1,5 +1,5 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -73,6 +73,16 @@ describe('resolveConfig', () => {
       { url: 'http://a:1', weight: 1 },
       { url: 'http://b:2', weight: 1 },
     ]);
+  });
+
+  it('takes --workers auto as one worker per CPU this process may use, from any source', () => {
+    const cpus = Math.min(64, availableParallelism());
+    expect(resolveConfig([...U, '--workers', 'auto'], {}).workers).toBe(cpus);
+    expect(resolveConfig(U, { ROUNDGUARD_WORKERS: 'auto' }).workers).toBe(cpus);
+    expect(resolveConfig([...U, '--config', configFile({ workers: 'auto' })], {}).workers).toBe(cpus);
+    expect(resolveConfig([...U, '--workers', '3'], {}).workers).toBe(3);
+    for (const bad of ['0', '65', 'Auto', 'all', '2.5', ''])
+      expect(failure([...U, '--workers', bad])).toContain('an integer from 1 to 64, or auto');
   });
 
   it('accepts --flag=value and normalizes upstream URLs', () => {
