@@ -29,8 +29,17 @@ const kCorked = Symbol('roundguard.corkedUntilEndOfTurn');
 type CorkableSocket = Socket & { [kCorked]?: boolean };
 
 let corked: CorkableSocket[] = [];
-let spare: CorkableSocket[] = [];
+let spareCorked: CorkableSocket[] = [];
+let ending: ServerResponse[] = [];
+let spareEnding: ServerResponse[] = [];
 let scheduled = false;
+
+function schedule(): void {
+  if (!scheduled) {
+    scheduled = true;
+    setImmediate(endOfTurn);
+  }
+}
 
 /**
  * Holds what is written to `socket` from now until the end of this turn of the event loop (once per
@@ -41,38 +50,59 @@ export function corkUntilEndOfTurn(s: CorkableSocket | null): void {
   s[kCorked] = true;
   s.cork();
   corked.push(s);
-  if (!scheduled) {
-    scheduled = true;
-    setImmediate(uncorkAll);
-  }
+  schedule();
 }
 
 /** Sends what `socket` holds now instead of at the end of the turn (a response grew past the limit). */
 export function uncorkNow(s: CorkableSocket | null): void {
   if (s === null || s[kCorked] !== true) return;
   s[kCorked] = false;
-  s.uncork();
+  // res.end() uncorks its socket fully: then there is nothing left of this cork to take back.
+  if (s.writableCorked > 0) s.uncork();
 }
 
-/** End of the turn (setImmediate: after every socket readable in it was read): every held write goes out. */
-function uncorkAll(): void {
-  const list = corked;
-  corked = spare;
-  spare = list;
+/**
+ * Ends the response of `w`: at the end of the turn while its body is small (Node's `res.end()` uncorks
+ * the socket fully, so ending at once would send it at once), now when it was streamed.
+ */
+export function endResponse(w: BodyWriter): void {
+  if (w.bytesOut > COALESCE_LIMIT) return void w.res.end();
+  ending.push(w.res);
+  schedule();
+}
+
+/**
+ * End of the turn (setImmediate: after every socket readable in it was read): the responses of the turn
+ * are ended, each one's head and body leaving in one write, back to back; then what other sockets held.
+ */
+function endOfTurn(): void {
   scheduled = false;
-  for (let i = 0; i < list.length; i++) {
-    const s = list[i];
-    if (s === undefined) continue;
-    if (s[kCorked] !== true) continue;
-    s[kCorked] = false;
-    // uncork() on a destroyed socket only lowers its cork count: its buffered writes were dropped.
+  const ends = ending;
+  ending = spareEnding;
+  spareEnding = ends;
+  const socks = corked;
+  corked = spareCorked;
+  spareCorked = socks;
+  for (let i = 0; i < ends.length; i++) {
+    const res = ends[i];
+    if (res === undefined || res.destroyed || res.writableEnded) continue;
     try {
-      s.uncork();
+      res.end();
     } catch {
-      s.destroy(); // a write that throws at once: this connection is lost, the others still go out
+      res.destroy(); // a write that throws at once: this response is lost, the others still go out
     }
   }
-  list.length = 0;
+  ends.length = 0;
+  for (let i = 0; i < socks.length; i++) {
+    const s = socks[i];
+    if (s === undefined) continue;
+    try {
+      uncorkNow(s); // on a destroyed socket this only lowers its cork count: its writes were dropped
+    } catch {
+      s.destroy();
+    }
+  }
+  socks.length = 0;
 }
 
 /** The exchange whose response body is written (see exchange.ts). */

@@ -19,7 +19,7 @@ import {
   sendError,
   STATUS,
 } from './errors.js';
-import { corkUntilEndOfTurn, writeResponseBody } from './client-writes.js';
+import { corkUntilEndOfTurn, endResponse, writeResponseBody } from './client-writes.js';
 import { clientResponseHeaders, upstreamRequestHeaders, VIA } from './header-rules.js';
 import {
   destroyRequestSocket,
@@ -192,7 +192,7 @@ export class Exchange implements EndedRequest, BodyReader {
 
   onComplete(_trailers: unknown): void {
     if (this.state === State.Done) return;
-    this.res.end();
+    endResponse(this);
     this.finish(this.status, 'ok', '');
   }
 

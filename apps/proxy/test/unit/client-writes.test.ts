@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   COALESCE_LIMIT,
   corkUntilEndOfTurn,
+  endResponse,
   RESPONSE_BUFFER_LIMIT,
   uncorkNow,
   writeResponseBody,
@@ -142,7 +143,9 @@ describe('corkUntilEndOfTurn', () => {
 });
 
 /** A real node:http server whose one request gives us `req` and `res`; the client reads or not. */
-async function oneResponse(): Promise<{ writer: BodyWriter; client: IncomingMessage; server: Server }> {
+async function oneResponse(
+  flushHead = true,
+): Promise<{ writer: BodyWriter; client: Promise<IncomingMessage>; server: Server }> {
   let handed: ((v: [IncomingMessage, ServerResponse]) => void) | null = null;
   const got = new Promise<[IncomingMessage, ServerResponse]>((resolve) => (handed = resolve));
   const server = createServer((req, res) => handed?.([req, res]));
@@ -160,12 +163,61 @@ async function oneResponse(): Promise<{ writer: BodyWriter; client: IncomingMess
     server.closeAllConnections();
     server.close();
   });
+  const writer = { req, res, bytesOut: 0, paused: false, drainListening: false };
+  if (!flushHead) {
+    // The head leaves with the body, so the client's response comes only once that was written.
+    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '5' });
+    return { writer, client: clientRes, server };
+  }
   res.writeHead(200, { 'content-type': 'application/octet-stream' });
   res.flushHeaders();
   const client = await clientRes;
   client.pause();
-  return { writer: { req, res, bytesOut: 0, paused: false, drainListening: false }, client, server };
+  return { writer, client: Promise.resolve(client), server };
 }
+
+describe('endResponse', () => {
+  it('a small response is ended at the end of the turn, head and body in one write; then the socket is uncorked', async () => {
+    const { writer, client: response } = await oneResponse(false);
+    const socket = writer.req.socket;
+    corkUntilEndOfTurn(socket);
+    writeResponseBody(writer, Buffer.from('hello'));
+    endResponse(writer);
+    // Not ended yet: Node's res.end() would uncork the socket fully and send at once.
+    expect(writer.res.writableEnded).toBe(false);
+    expect(socket.writableCorked).toBe(1);
+    await endOfTurn();
+    expect(writer.res.writableEnded).toBe(true);
+    expect(socket.writableCorked).toBe(0);
+    const client = await response;
+    const reads: Buffer[] = [];
+    client.on('data', (c: Buffer) => reads.push(c));
+    await new Promise<void>((resolve) => client.once('end', resolve));
+    expect([client.statusCode, Buffer.concat(reads).toString()]).toEqual([200, 'hello']);
+  });
+
+  it('a streamed response (past the limit) is ended at once', async () => {
+    const { writer } = await oneResponse();
+    writeResponseBody(writer, Buffer.alloc(COALESCE_LIMIT + 1, 97));
+    endResponse(writer);
+    expect(writer.res.writableEnded).toBe(true);
+  });
+
+  it('a response destroyed before the end of the turn is left alone; the others of the turn are ended', async () => {
+    const a = await oneResponse();
+    const b = await oneResponse();
+    for (const { writer } of [a, b]) {
+      corkUntilEndOfTurn(writer.req.socket);
+      writeResponseBody(writer, Buffer.from('x'));
+      endResponse(writer);
+    }
+    a.writer.res.destroy();
+    await endOfTurn();
+    expect(a.writer.res.writableEnded).toBe(false);
+    expect(b.writer.res.writableEnded).toBe(true);
+    expect(b.writer.req.socket.writableCorked).toBe(0);
+  });
+});
 
 describe('writeResponseBody', () => {
   it('a small body waits for the end of the turn; past the limit the response streams at once', async () => {
@@ -184,7 +236,8 @@ describe('writeResponseBody', () => {
   });
 
   it('pauses (returns false) once more than the buffer limit waits for a client that does not read, and resumes on drain', async () => {
-    const { writer, client } = await oneResponse();
+    const { writer, client: response } = await oneResponse();
+    const client = await response;
     const chunk = Buffer.alloc(64 * 1024, 120);
     let accepted = 0;
     let paused = false;
