@@ -1,11 +1,11 @@
 // One proxied request: the undici dispatch handler that streams the upstream's answer into the client's
 // response, with back-pressure both ways, and has it accounted exactly once (account.ts).
 //
-// Hot path notes: the Exchange and the request head are the only objects of our own per request besides
-// the header arrays (the dispatcher adds one wrapper of its own); listeners on `req` and `res` are
-// module-level functions that find the exchange through a symbol (no closure per request); undici's
-// legacy handler interface hands raw header Buffers straight to us; the upstream's metrics and in-flight
-// count come with it in `onUpstream` (its `data` slot), so nothing is looked up per request.
+// Hot path notes: the Exchange and the request head are our only objects per request besides the header
+// arrays; listeners on `req` and `res` are module-level functions that find the exchange through a symbol;
+// undici's legacy handler interface hands raw header Buffers straight to us; the upstream's metrics and
+// in-flight count come with it in `onUpstream` (its `data` slot). What is written to the client within one
+// turn leaves in one write at its end while the response is small (client-writes.ts).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Outcome } from '@roundguard/metrics';
@@ -19,14 +19,23 @@ import {
   sendError,
   STATUS,
 } from './errors.js';
+import { corkUntilEndOfTurn, endResponse, writeResponseBody } from './client-writes.js';
 import { clientResponseHeaders, upstreamRequestHeaders, VIA } from './header-rules.js';
+import {
+  destroyRequestSocket,
+  kExchange,
+  onResClose,
+  type ResWithExchange,
+  unwatchQueued,
+  watchQueued,
+} from './exchange-listeners.js';
 import { lingerAfterResponse } from './node-internals.js';
 import type { ProxyContext } from './proxy-context.js';
 import { readSmallBody, SMALL_BODY_LIMIT, type BodyReader } from './request-body.js';
 import type { RequestHead } from './request-head.js';
 import { dataOf, type ProxyUpstream, type UpstreamData } from './upstreams.js';
 
-export const kExchange = Symbol('roundguard.exchange');
+export { kExchange };
 
 /** Status logged and counted when the client went away before the answer was complete (nginx's 499). */
 export const CLIENT_CLOSED_REQUEST = 499;
@@ -36,30 +45,6 @@ const enum State {
   Streaming,
   Done,
 }
-
-type ResWithExchange = ServerResponse & { [kExchange]?: Exchange };
-
-function onResClose(this: ResWithExchange): void {
-  this[kExchange]?.clientClosed();
-}
-
-function destroyRequestSocket(this: ResWithExchange): void {
-  this.socket?.destroy();
-}
-
-function onResDrain(this: ResWithExchange): void {
-  const ex = this[kExchange];
-  if (ex !== undefined && ex.paused) {
-    ex.paused = false;
-    ex.resumeUpstream?.();
-  }
-}
-
-/**
- * Response bytes that may wait in the client connection's buffers before the upstream is paused: one
- * 64 KiB socket read, at most, is held per request (the README: a small bounded buffer per request).
- */
-export const RESPONSE_BUFFER_LIMIT = 64 * 1024;
 
 /**
  * The upstream of an exchange is chosen by the dispatcher during {@link Exchange.send}, which tells it
@@ -94,6 +79,8 @@ export class Exchange implements EndedRequest, BodyReader {
   paused = false;
   drainListening = false;
   clientGone = false;
+  /** Its response waits behind another on the connection (pipelining): see watchQueued. */
+  queued = false;
   /** An abort asked for before undici connected: applied in onConnect. */
   pendingAbort: Error | null = null;
   abortUpstream: ((err: Error) => void) | null = null;
@@ -106,6 +93,10 @@ export class Exchange implements EndedRequest, BodyReader {
     this.head = head;
     this.res[kExchange] = this;
     res.on('close', onResClose);
+    if (res.socket === null && req.socket !== null) {
+      this.queued = true;
+      watchQueued(this, req.socket);
+    }
     requestArrived(ctx);
   }
 
@@ -127,10 +118,7 @@ export class Exchange implements EndedRequest, BodyReader {
     return this.state === State.Done || this.clientGone;
   }
 
-  /**
-   * The one dispatch call: hands the request to the dispatcher, which picks its upstream, with this
-   * exchange as the handler that streams the answer back.
-   */
+  /** The one dispatch call: the dispatcher picks the upstream, this exchange streams its answer back. */
   send(body: Buffer | IncomingMessage | null): void {
     this.dispatched = true;
     const head = this.head;
@@ -194,28 +182,17 @@ export class Exchange implements EndedRequest, BodyReader {
     }
     this.status = statusCode;
     this.state = State.Streaming;
+    corkUntilEndOfTurn(this.req.socket);
     return true;
   }
 
   onData(chunk: Buffer): boolean {
-    this.bytesOut += chunk.length;
-    const res = this.res;
-    // res.write() returns false for any chunk of 16 KiB or more, even one the kernel took at once:
-    // pausing undici then (its parser stops, the rest of the read is put back, reading resumes on
-    // 'drain') cost more than forwarding the bytes. Back-pressure is applied once more than
-    // RESPONSE_BUFFER_LIMIT is really waiting to be sent to the client.
-    if (res.write(chunk) || res.writableLength <= RESPONSE_BUFFER_LIMIT) return true;
-    this.paused = true;
-    if (!this.drainListening) {
-      this.drainListening = true;
-      this.res.on('drain', onResDrain);
-    }
-    return false;
+    return writeResponseBody(this, chunk);
   }
 
   onComplete(_trailers: unknown): void {
     if (this.state === State.Done) return;
-    this.res.end();
+    endResponse(this);
     this.finish(this.status, 'ok', '');
   }
 
@@ -259,12 +236,9 @@ export class Exchange implements EndedRequest, BodyReader {
     if (this.state === State.Done) return;
     if (this.res.writableFinished) return;
     this.clientGone = true;
-    if (!this.dispatched) {
-      // Still reading a small body: nothing was sent upstream.
-      this.finish(CLIENT_CLOSED_REQUEST, 'client_abort', 'CLIENT_ABORT');
-      return;
-    }
-    this.abort(new ClientAbortError());
+    // Still reading a small body: nothing was sent upstream.
+    if (!this.dispatched) this.finish(CLIENT_CLOSED_REQUEST, 'client_abort', 'CLIENT_ABORT');
+    else this.abort(new ClientAbortError());
   }
 
   /**
@@ -309,6 +283,7 @@ export class Exchange implements EndedRequest, BodyReader {
 
   private finish(status: number, outcome: Outcome, error: string): void {
     this.state = State.Done;
+    if (this.queued) unwatchQueued(this, this.req.socket);
     this.status = status;
     this.outcome = outcome;
     this.errorCode = error;

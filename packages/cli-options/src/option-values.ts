@@ -1,5 +1,6 @@
 // The values an option table reads, and how a parse function says one is bad. Parse functions take a
 // command-line or environment string (`text`) or a config-file JSON value (`json`).
+import { availableParallelism } from 'node:os';
 
 /** Where a value comes from: a command-line or environment string, or a JSON value of a config file. */
 export type Origin = 'text' | 'json';
@@ -72,4 +73,14 @@ export function oneOf<V extends string>(
   expected = `one of ${values.join(', ')}`,
 ): Parse<V> {
   return text<V>(expected, (s) => (values as readonly string[]).includes(s));
+}
+
+/**
+ * A count from 1 to `max`, or `auto`: one per CPU this process may use (`os.availableParallelism()`),
+ * at most `max`.
+ */
+export function countOrAuto(max: number): Parse<number> {
+  const count = integer(1, max, `an integer from 1 to ${max}, or auto`);
+  return (value, origin) =>
+    value === 'auto' ? Math.min(max, Math.max(1, availableParallelism())) : count(value, origin);
 }

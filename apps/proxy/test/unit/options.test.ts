@@ -191,7 +191,12 @@ describe('listen addresses, shutdown delay and worker count', () => {
     expect(resolveConfig(U, { ROUNDGUARD_WORKERS: 'auto' }).workers).toBe(
       Math.min(64, availableParallelism()),
     );
+    expect(resolveConfig([...U, '--config', configFile({ workers: 'auto' })], {}).workers).toBe(
+      Math.min(64, availableParallelism()),
+    );
     expect(resolveConfig([...U, '--workers', '3'], {}).workers).toBe(3);
+    for (const bad of ['0', 'Auto', 'all', '2.5', ''])
+      expect(failure([...U, '--workers', bad])).toContain('an integer from 1 to 64, or auto');
     expect(failure([...U, '--workers', 'AUTO'])).toBe(
       'invalid --workers "AUTO": expected an integer from 1 to 64, or auto',
     );
