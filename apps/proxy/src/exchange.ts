@@ -9,7 +9,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Outcome } from '@roundguard/metrics';
-import { account, requestArrived, type EndedRequest } from './account.js';
 import {
   classifyUpstreamError,
   ClientAbortError,
@@ -20,7 +19,7 @@ import {
   STATUS,
 } from './errors.js';
 import { corkUntilEndOfTurn, endResponse, writeResponseBody } from './client-writes.js';
-import { clientResponseHeaders, upstreamRequestHeaders, VIA } from './header-rules.js';
+import { clientResponseHeaders, VIA } from './header-rules.js';
 import {
   destroyRequestSocket,
   kExchange,
@@ -33,7 +32,7 @@ import { lingerAfterResponse } from './node-internals.js';
 import type { ProxyContext } from './proxy-context.js';
 import { readSmallBody, SMALL_BODY_LIMIT, type BodyReader } from './request-body.js';
 import type { RequestHead } from './request-head.js';
-import { dataOf, type ProxyUpstream, type UpstreamData } from './upstreams.js';
+import { UpstreamHandler } from './upstream-handler.js';
 
 export { kExchange };
 
@@ -46,23 +45,9 @@ const enum State {
   Done,
 }
 
-/**
- * The upstream of an exchange is chosen by the dispatcher during {@link Exchange.send}, which tells it
- * through {@link Exchange.onUpstream} (again with the next one when a request that could not connect is
- * retried). The request is counted in flight for the process from the start, for its upstream from
- * then on, and accounted under that upstream (`none` when it got none) in `finish`.
- */
-export class Exchange implements EndedRequest, BodyReader {
-  readonly ctx: ProxyContext;
-  readonly req: IncomingMessage;
+/** One proxied request; what it shares with a WebSocket tunnel is in {@link UpstreamHandler}. */
+export class Exchange extends UpstreamHandler implements BodyReader {
   readonly res: ResWithExchange;
-  readonly head: RequestHead;
-  /** The upstream serving this request: null until the dispatcher chose one. */
-  upstream: ProxyUpstream | null = null;
-  /** Its `data` (metrics, in-flight count). */
-  upstreamData: UpstreamData | null = null;
-  /** Whether the upstream's in-flight gauge counts this request (from its connection on: no retry then). */
-  metered = false;
   state = State.AwaitingHeaders;
   /** Chunks of a small body being read before dispatch (see request-body.ts). */
   bodyChunks: Buffer[] | null = null;
@@ -70,34 +55,22 @@ export class Exchange implements EndedRequest, BodyReader {
   dispatched = false;
   /** The body is streamed to undici: bytes read from the client are those undici reports sent. */
   streamedBody = false;
-  status = 0;
-  outcome: Outcome = 'ok';
-  errorCode = '';
-  ttfbMs: number | null = null;
-  bytesIn = 0;
-  bytesOut = 0;
   paused = false;
   drainListening = false;
   clientGone = false;
   /** Its response waits behind another on the connection (pipelining): see watchQueued. */
   queued = false;
-  /** An abort asked for before undici connected: applied in onConnect. */
-  pendingAbort: Error | null = null;
-  abortUpstream: ((err: Error) => void) | null = null;
   resumeUpstream: (() => void) | null = null;
 
   constructor(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse, head: RequestHead) {
-    this.ctx = ctx;
-    this.req = req;
+    super(ctx, req, head);
     this.res = res;
-    this.head = head;
     this.res[kExchange] = this;
     res.on('close', onResClose);
     if (res.socket === null && req.socket !== null) {
       this.queued = true;
       watchQueued(this, req.socket);
     }
-    requestArrived(ctx);
   }
 
   /**
@@ -121,39 +94,11 @@ export class Exchange implements EndedRequest, BodyReader {
   /** The one dispatch call: the dispatcher picks the upstream, this exchange streams its answer back. */
   send(body: Buffer | IncomingMessage | null): void {
     this.dispatched = true;
-    const head = this.head;
-    this.ctx.dispatcher.dispatch(
-      {
-        path: head.target as string,
-        method: head.method,
-        headers: upstreamRequestHeaders(this.req.rawHeaders, head),
-        body,
-      },
-      this,
-    );
+    this.dispatch(body);
   }
 
-  // --- the dispatcher's hook, then undici DispatchHandler (legacy interface: raw header Buffers,
-  // boolean back-pressure) ---
-
-  /** The dispatcher chose `upstream` (again on a retry: the request moves to the next one). */
-  onUpstream(upstream: ProxyUpstream): void {
-    const data = upstream.data ?? dataOf(upstream, this.ctx.metrics, this.ctx.history);
-    if (this.upstreamData !== null) this.upstreamData.inFlight--;
-    data.inFlight++;
-    this.upstream = upstream;
-    this.upstreamData = data;
-  }
-
-  onConnect(abort: (err?: Error) => void): void {
-    // Written to a connection from now on: it stays with this upstream (retries happen only before).
-    if (!this.metered && this.upstreamData !== null) {
-      this.metered = true;
-      this.upstreamData.metrics.requestStarted();
-    }
-    this.abortUpstream = abort;
-    if (this.pendingAbort !== null) abort(this.pendingAbort);
-  }
+  // --- the rest of undici's DispatchHandler (legacy interface: raw header Buffers, boolean
+  // back-pressure); onUpstream and onConnect are UpstreamHandler's ---
 
   /** undici 7 passes the chunk just written upstream (its typings say a size: accept both). */
   onBodySent(chunk: Buffer | string | number): void {
@@ -275,22 +220,9 @@ export class Exchange implements EndedRequest, BodyReader {
     return true;
   }
 
-  /** Aborts the upstream request now, or as soon as undici connects. */
-  private abort(err: Error): void {
-    if (this.abortUpstream !== null) this.abortUpstream(err);
-    else this.pendingAbort = err;
-  }
-
   private finish(status: number, outcome: Outcome, error: string): void {
     this.state = State.Done;
     if (this.queued) unwatchQueued(this, this.req.socket);
-    this.status = status;
-    this.outcome = outcome;
-    this.errorCode = error;
-    const data = this.upstreamData;
-    // Ended before it was written to a connection: counted in flight just now (under `none` when it got
-    // no upstream), so that the gauge's +1 and -1 stay paired.
-    if (!this.metered) (data === null ? this.ctx.noUpstream : data.metrics).requestStarted();
-    account(this.ctx, data, this);
+    this.accountAs(status, outcome, error);
   }
 }

@@ -9,7 +9,6 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import type { Outcome } from '@roundguard/metrics';
-import { account, requestArrived, type EndedRequest } from './account.js';
 import {
   classifyUpstreamError,
   ClientAbortError,
@@ -20,12 +19,12 @@ import {
   STATUS,
 } from './errors.js';
 import { CLIENT_CLOSED_REQUEST } from './exchange.js';
-import { clientResponseHeaders, upstreamRequestHeaders, VIA } from './header-rules.js';
+import { clientResponseHeaders, VIA } from './header-rules.js';
 import type { ProxyContext } from './proxy-context.js';
 import type { RequestHead } from './request-head.js';
 import { switchingProtocolsHead } from './tunnel-head.js';
 import { relay } from './tunnel-relay.js';
-import { dataOf, type ProxyUpstream, type UpstreamData } from './upstreams.js';
+import { UpstreamHandler } from './upstream-handler.js';
 
 const enum State {
   /** Sent upstream, no answer yet. */
@@ -40,31 +39,17 @@ const enum State {
 /** Why a tunnel was closed by the proxy (the access log's `error_code`). */
 export type TunnelCloseReason = 'TUNNEL_IDLE_TIMEOUT' | 'SHUTTING_DOWN';
 
-export class Tunnel implements EndedRequest {
-  readonly ctx: ProxyContext;
-  readonly req: IncomingMessage;
+export class Tunnel extends UpstreamHandler {
   readonly client: Socket;
-  readonly head: RequestHead;
   /** The client's Upgrade header value, sent upstream as is. */
   readonly protocol: string;
   /** Bytes the client sent after its request head, before the upstream answered. */
   private early: Buffer;
-  upstream: ProxyUpstream | null = null;
-  upstreamData: UpstreamData | null = null;
-  metered = false;
   state = State.AwaitingHeaders;
-  status = 0;
-  outcome: Outcome = 'ok';
-  errorCode = '';
-  ttfbMs: number | null = null;
-  bytesIn = 0;
-  bytesOut = 0;
   /** The upstream's socket once switched. */
   socket: Duplex | null = null;
   /** The answer written to the client when the upstream did not switch, or failed. */
   private res: ServerResponse | null = null;
-  private abortUpstream: ((err: Error) => void) | null = null;
-  private pendingAbort: Error | null = null;
   private resumeUpstream: (() => void) | null = null;
   /** Called once the tunnel was accounted (the registry forgets it). */
   onDone: (tunnel: Tunnel) => void = () => undefined;
@@ -77,13 +62,10 @@ export class Tunnel implements EndedRequest {
     head: RequestHead,
     protocol: string,
   ) {
-    this.ctx = ctx;
-    this.req = req;
+    super(ctx, req, head);
     this.client = client;
     this.early = early;
-    this.head = head;
     this.protocol = protocol;
-    requestArrived(ctx);
     client.setTimeout(0);
     client.on('error', this.onClientError);
     client.once('close', this.onClientClose);
@@ -91,17 +73,7 @@ export class Tunnel implements EndedRequest {
 
   /** Sends the upgrade request through the dispatcher, which picks the upstream. */
   start(): void {
-    const head = this.head;
-    this.ctx.dispatcher.dispatch(
-      {
-        path: head.target as string,
-        method: head.method,
-        headers: upstreamRequestHeaders(this.req.rawHeaders, head),
-        upgrade: this.protocol,
-        body: null,
-      },
-      this,
-    );
+    this.dispatch(null, this.protocol);
   }
 
   /** Closes the tunnel (idle timeout, end of the drain): both sockets are destroyed. */
@@ -117,24 +89,8 @@ export class Tunnel implements EndedRequest {
     this.client.destroy();
   }
 
-  // --- the dispatcher's hook, then undici's DispatchHandler (legacy interface) ---
-
-  onUpstream(upstream: ProxyUpstream): void {
-    const data = upstream.data ?? dataOf(upstream, this.ctx.metrics, this.ctx.history);
-    if (this.upstreamData !== null) this.upstreamData.inFlight--;
-    data.inFlight++;
-    this.upstream = upstream;
-    this.upstreamData = data;
-  }
-
-  onConnect(abort: (err?: Error) => void): void {
-    if (!this.metered && this.upstreamData !== null) {
-      this.metered = true;
-      this.upstreamData.metrics.requestStarted();
-    }
-    this.abortUpstream = abort;
-    if (this.pendingAbort !== null) abort(this.pendingAbort);
-  }
+  // --- the rest of undici's DispatchHandler (legacy interface); onUpstream and onConnect are
+  // UpstreamHandler's ---
 
   /** The upstream answered without switching: that answer goes to the client, then the connection closes. */
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
@@ -254,8 +210,7 @@ export class Tunnel implements EndedRequest {
   private readonly onClientClose = (): void => {
     if (this.state !== State.AwaitingHeaders && this.state !== State.Answering) return;
     if (this.state === State.Answering && this.res?.writableFinished === true) return;
-    if (this.abortUpstream !== null) this.abortUpstream(new ClientAbortError());
-    else this.pendingAbort = new ClientAbortError();
+    this.abort(new ClientAbortError());
   };
 
   /** The client's response object, for an answer that is not a switch (the connection closes after). */
@@ -272,12 +227,7 @@ export class Tunnel implements EndedRequest {
   private finish(status: number, outcome: Outcome, error: string): void {
     if (this.state === State.Done) return;
     this.state = State.Done;
-    this.status = status;
-    this.outcome = outcome;
-    this.errorCode = error;
-    const data = this.upstreamData;
-    if (!this.metered) (data === null ? this.ctx.noUpstream : data.metrics).requestStarted();
-    account(this.ctx, data, this);
+    this.accountAs(status, outcome, error);
     this.onDone(this);
   }
 }
