@@ -14,12 +14,11 @@ import {
   ClientAbortError,
   errorCode,
   InvalidUpstreamResponseError,
-  NO_HEALTHY_UPSTREAM_ERROR,
   sendError,
   STATUS,
 } from './errors.js';
 import { corkUntilEndOfTurn, endResponse, writeResponseBody } from './client-writes.js';
-import { clientResponseHeaders, VIA } from './header-rules.js';
+import { clientResponseHeaders } from './header-rules.js';
 import {
   destroyRequestSocket,
   kExchange,
@@ -155,21 +154,13 @@ export class Exchange extends UpstreamHandler implements BodyReader {
       this.finish(CLIENT_CLOSED_REQUEST, 'client_abort', code);
       return;
     }
-    if (this.upstream === null && code === NO_HEALTHY_UPSTREAM_ERROR) {
-      // Delivered during dispatch: no upstream can take it (the dispatcher decides, at once).
-      const headers = this.errorHeaders();
-      headers.push('retry-after', this.ctx.retryAfter);
-      this.bytesOut = sendError(this.res, 'NO_HEALTHY_UPSTREAM', headers, this.closeAfter());
-      this.finish(STATUS.NO_HEALTHY_UPSTREAM, 'no_upstream', 'NO_HEALTHY_UPSTREAM');
-      return;
-    }
-    const failure = classifyUpstreamError(err);
     if (this.state === State.AwaitingHeaders) {
-      this.bytesOut = sendError(this.res, failure.code, this.errorHeaders(), this.closeAfter());
+      const failure = this.answerFailure(err, this.res, this.closeAfter());
       this.finish(failure.status, failure.outcome, failure.reason);
     } else {
       // Headers are out: cut the response so the client sees an aborted body, never a "complete" one.
       this.res.destroy();
+      const failure = classifyUpstreamError(err);
       this.finish(this.status, failure.outcome, failure.reason);
     }
   }
@@ -203,11 +194,6 @@ export class Exchange extends UpstreamHandler implements BodyReader {
     if (this.dispatched) this.abort(new ClientAbortError());
     // Whatever the client still sends is not read: close its connection once the answer is out.
     this.res.once('finish', destroyRequestSocket);
-  }
-
-  /** Headers of an error answer the proxy writes itself. */
-  private errorHeaders(): string[] {
-    return ['x-request-id', this.head.requestId, 'via', VIA];
   }
 
   /**

@@ -14,12 +14,9 @@ import {
   ClientAbortError,
   errorCode,
   InvalidUpstreamResponseError,
-  NO_HEALTHY_UPSTREAM_ERROR,
-  sendError,
-  STATUS,
 } from './errors.js';
 import { CLIENT_CLOSED_REQUEST } from './exchange.js';
-import { clientResponseHeaders, VIA } from './header-rules.js';
+import { clientResponseHeaders } from './header-rules.js';
 import type { ProxyContext } from './proxy-context.js';
 import type { RequestHead } from './request-head.js';
 import { switchingProtocolsHead } from './tunnel-head.js';
@@ -154,19 +151,12 @@ export class Tunnel extends UpstreamHandler {
       this.finish(CLIENT_CLOSED_REQUEST, 'client_abort', 'CLIENT_ABORT');
       return;
     }
-    const headers = ['x-request-id', this.head.requestId, 'via', VIA];
-    if (this.upstream === null && errorCode(err) === NO_HEALTHY_UPSTREAM_ERROR) {
-      headers.push('retry-after', this.ctx.retryAfter);
-      this.bytesOut = sendError(this.response(), 'NO_HEALTHY_UPSTREAM', headers, true);
-      this.finish(STATUS.NO_HEALTHY_UPSTREAM, 'no_upstream', 'NO_HEALTHY_UPSTREAM');
-      return;
-    }
-    const failure = classifyUpstreamError(err);
     if (this.state === State.AwaitingHeaders) {
-      this.bytesOut = sendError(this.response(), failure.code, headers, true);
+      const failure = this.answerFailure(err, this.response(), true);
       this.finish(failure.status, failure.outcome, failure.reason);
     } else {
       this.client.destroy(); // the answer was streaming: cut it
+      const failure = classifyUpstreamError(err);
       this.finish(this.status, failure.outcome, failure.reason);
     }
   }

@@ -2,14 +2,28 @@
 // Tunnel (tunnel.ts): the one dispatch call, following the upstream the dispatcher chose (again on a
 // retry), the in-flight counts of that upstream, aborting the upstream request (at once, or as soon as
 // undici connected) and the one accounting at the end (account.ts).
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Outcome } from '@roundguard/metrics';
 import type { Dispatcher } from 'undici';
 import { account, requestArrived, type EndedRequest } from './account.js';
-import { upstreamRequestHeaders } from './header-rules.js';
+import { classifyUpstreamError, errorCode, NO_HEALTHY_UPSTREAM_ERROR, sendError, STATUS } from './errors.js';
+import { upstreamRequestHeaders, VIA } from './header-rules.js';
 import type { ProxyContext } from './proxy-context.js';
 import type { RequestHead } from './request-head.js';
 import { dataOf, type ProxyUpstream, type UpstreamData } from './upstreams.js';
+
+/** How a failed request is accounted: the status, the outcome and the reason (error code). */
+export interface FailureRecord {
+  readonly status: number;
+  readonly outcome: Outcome;
+  readonly reason: string;
+}
+
+const NO_HEALTHY_UPSTREAM: FailureRecord = {
+  status: STATUS.NO_HEALTHY_UPSTREAM,
+  outcome: 'no_upstream',
+  reason: 'NO_HEALTHY_UPSTREAM',
+};
 
 /**
  * The upstream of a request is chosen by the dispatcher during {@link UpstreamHandler.dispatch}, which
@@ -82,6 +96,28 @@ export abstract class UpstreamHandler implements EndedRequest {
   protected abort(err: Error): void {
     if (this.abortUpstream !== null) this.abortUpstream(err);
     else this.pendingAbort = err;
+  }
+
+  /** Headers of an error answer the proxy writes itself. */
+  protected errorHeaders(): string[] {
+    return ['x-request-id', this.head.requestId, 'via', VIA];
+  }
+
+  /**
+   * Answers a failure that came before any byte of the upstream's answer was written to `res`: 503
+   * `NO_HEALTHY_UPSTREAM` with Retry-After when the dispatcher had no upstream to pick (it decides at
+   * once, during dispatch), else the 502 / 504 of errors.ts. Returns how the request is accounted.
+   */
+  protected answerFailure(err: Error, res: ServerResponse, close: boolean): FailureRecord {
+    const headers = this.errorHeaders();
+    if (this.upstream === null && errorCode(err) === NO_HEALTHY_UPSTREAM_ERROR) {
+      headers.push('retry-after', this.ctx.retryAfter);
+      this.bytesOut = sendError(res, 'NO_HEALTHY_UPSTREAM', headers, close);
+      return NO_HEALTHY_UPSTREAM;
+    }
+    const failure = classifyUpstreamError(err);
+    this.bytesOut = sendError(res, failure.code, headers, close);
+    return failure;
   }
 
   /** Records how the request ended and accounts it: call once. */
