@@ -5,7 +5,7 @@
 // logged and the current set is kept.
 import { OptionsError, reloadUpstreams, type UpstreamConfig } from './options.js';
 import type { ProxyContext } from './proxy-context.js';
-import { dispatcherOptions } from './upstreams.js';
+import { applyUpstreamSet } from './upstreams.js';
 
 /** Reloads the upstreams; returns the new set, or undefined when it could not (not from a file, or a bad file). */
 export function reload(ctx: ProxyContext): UpstreamConfig[] | undefined {
@@ -18,12 +18,11 @@ export function reload(ctx: ProxyContext): UpstreamConfig[] | undefined {
   }
   try {
     const configs = reloadUpstreams(config.configFile);
-    dispatcher.setUpstreams(dispatcherOptions(config, 'all', configs).upstreams);
-    // Changes made through the admin API last until a reload: every upstream is back to `ready`.
-    for (const s of dispatcher.status()) if (s.adminState !== 'ready') dispatcher.setState(s.name, 'ready');
     const after = new Set(configs.map((c) => c.url));
     const removed = ctx.upstreams.filter((u) => !after.has(u.url)).map((u) => u.url);
-    ctx.upstreams = configs;
+    applyUpstreamSet(ctx, configs);
+    // Changes made through the admin API last until a reload: every upstream is back to `ready`.
+    for (const s of dispatcher.status()) if (s.adminState !== 'ready') dispatcher.setState(s.name, 'ready');
     logger.info('config reloaded', { upstreams: configs.map((c) => c.url), removed });
     return configs;
   } catch (err) {

@@ -9,7 +9,7 @@ import type { AdminAction } from '@roundguard/metrics';
 import { AdminRefusal } from './admin-request.js';
 import type { ProxyContext } from './proxy-context.js';
 import type { UpstreamConfig } from './upstream-option.js';
-import { dispatcherOptions } from './upstreams.js';
+import { applyUpstreamSet } from './upstreams.js';
 
 /** A new upstream, validated: a normalized `http(s)://host:port` URL. */
 export interface NewUpstream {
@@ -22,6 +22,11 @@ export interface NewUpstream {
 export interface UpstreamChange {
   readonly state?: AdminState;
   readonly weight?: number;
+}
+
+/** The name the dispatcher gives an `http(s)://host:port` upstream given without one: `host:port`. */
+function defaultName(url: string): string {
+  return url.slice(url.indexOf('//') + 2);
 }
 
 /** Who made a change, for the log. */
@@ -40,13 +45,7 @@ export class UpstreamControl {
 
   /** The name of a configured (not discovered) upstream of the set. */
   #nameOf(u: UpstreamConfig): string {
-    return u.name ?? u.url.slice(u.url.indexOf('//') + 2);
-  }
-
-  #apply(upstreams: readonly UpstreamConfig[]): void {
-    const ctx = this.#ctx;
-    ctx.dispatcher.setUpstreams(dispatcherOptions(ctx.config, 'all', upstreams).upstreams);
-    ctx.upstreams = upstreams;
+    return u.name ?? defaultName(u.url);
   }
 
   #log(action: AdminAction, s: Pick<UpstreamStatus, 'name' | 'url'>, fields: Record<string, unknown>): void {
@@ -77,9 +76,8 @@ export class UpstreamControl {
         `an upstream with this ${other === u.name ? 'name' : 'URL'} exists: ${JSON.stringify(other)}`,
       );
     }
-    const entry: UpstreamConfig =
-      u.name === u.url.slice(u.url.indexOf('//') + 2) ? { url: u.url, weight: u.weight } : { ...u };
-    this.#apply([...this.#ctx.upstreams, entry]);
+    const entry: UpstreamConfig = u.name === defaultName(u.url) ? { url: u.url, weight: u.weight } : { ...u };
+    applyUpstreamSet(this.#ctx, [...this.#ctx.upstreams, entry]);
     const status = this.#status(u.name) as UpstreamStatus;
     this.#log('add', status, { weight: u.weight });
     return status;
@@ -118,7 +116,7 @@ export class UpstreamControl {
     }
     const rest = this.#ctx.upstreams.filter((c) => this.#nameOf(c) !== name);
     if (rest.length !== this.#ctx.upstreams.length) {
-      this.#apply(rest);
+      applyUpstreamSet(this.#ctx, rest);
       this.#log('remove', before, { in_flight: before.inFlight });
     }
     return before;

@@ -12,6 +12,8 @@ import type { Logger } from '@roundguard/logger';
 import type { ProxyMetrics, UpstreamMetrics } from '@roundguard/metrics';
 import type { TrafficHistory, UpstreamRecorder } from './dashboard/traffic-history.js';
 import type { ProxyConfig } from './options.js';
+import type { ProxyContext } from './proxy-context.js';
+import type { UpstreamConfig } from './upstream-option.js';
 
 /** What the proxy keeps on each upstream (the dispatcher's `data` slot). */
 export interface UpstreamData {
@@ -88,6 +90,15 @@ export function dispatcherOptions(
     dnsRefreshMs: config.dnsRefresh,
     ...(config.dnsServers.length > 0 ? { dnsServers: config.dnsServers } : {}),
   };
+}
+
+/**
+ * Makes `upstreams` the set of the process' dispatcher (upstreams that stay keep their state, new ones
+ * join after their first good probe, removed ones are drained) and the one `ctx` remembers.
+ */
+export function applyUpstreamSet(ctx: ProxyContext, upstreams: readonly UpstreamConfig[]): void {
+  ctx.dispatcher.setUpstreams(dispatcherOptions(ctx.config, 'all', upstreams).upstreams);
+  ctx.upstreams = upstreams;
 }
 
 /** The `data` of an upstream, made on first use. */
