@@ -1,7 +1,8 @@
 // The candidates of `pnpm bench`: what is started, how, and what it is measured on.
 //
 //   kind 'direct'  no process: wrk straight at backend 1 (one backend, so no split)
-//   kind 'proxy'   a round-robin proxy over the 3 backends (Roundguard, nginx, HAProxy)
+//   kind 'proxy'   a round-robin proxy over the 3 backends (Roundguard, the floor of its transport, nginx,
+//                  HAProxy)
 //   kind 'server'  an echo server measured alone, for the echo-app row (echo app vs bare node:http)
 //
 // group 'pinned' (every default row): wrk on CPU 0, the candidate and the backends on CPU 1.
@@ -16,6 +17,7 @@ export const KNOWN = [
   'direct',
   'roundguard',
   'roundguard-baseline',
+  'floor',
   'roundguard-w2',
   'nginx',
   'haproxy',
@@ -128,6 +130,22 @@ export function buildCandidates({
     },
     roundguard: roundguard('roundguard', 1, 'pinned'),
     'roundguard-baseline': roundguard('roundguard-baseline', 1, 'pinned', baseline ?? root),
+    floor: {
+      name: 'floor',
+      kind: 'proxy',
+      group: 'pinned',
+      workloads: both,
+      describe:
+        'node:http + undici Pool and nothing else (scripts/bench/floor-proxy.mjs): what the transport costs',
+      launch: ({ port, backendPorts }) => ({
+        cmd: process.execPath,
+        args: [
+          path.join(benchDir, 'floor-proxy.mjs'),
+          ...['--host', HOST, '--port', String(port)],
+          ...backendPorts.flatMap((p) => ['--upstream', `http://${HOST}:${p}`]),
+        ],
+      }),
+    },
     'roundguard-w2': roundguard('roundguard-w2', 2, 'pinned'),
     nginx: nginx('nginx', 1, 'pinned'),
     haproxy: haproxy('haproxy', 1, 'pinned'),

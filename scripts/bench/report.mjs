@@ -34,6 +34,26 @@ export function aggregate(records, name, workload) {
   };
 }
 
+/**
+ * How Roundguard's CPU per request splits: the floor row (node:http + undici and nothing else) is what its
+ * transport costs, the rest is what Roundguard does on top; both as multiples of nginx's when it ran.
+ */
+function floorLine(records, workload) {
+  const rg = aggregate(records, 'roundguard', workload);
+  const floor = aggregate(records, 'floor', workload);
+  const nginx = aggregate(records, 'nginx', workload);
+  if (!rg.ok || !floor.ok) return '';
+  const added = rg.cpuUsPerReq - floor.cpuUsPerReq;
+  const vsNginx = nginx.ok
+    ? `; in multiples of nginx's CPU per request, the floor is ${ratio(floor.cpuUsPerReq, nginx.cpuUsPerReq)}x and Roundguard ${ratio(rg.cpuUsPerReq, nginx.cpuUsPerReq)}x`
+    : '';
+  return (
+    `\nroundguard / floor by CPU: **${ratio(rg.cpuUsPerReq, floor.cpuUsPerReq)}** ` +
+    `(${fixed(rg.cpuUsPerReq, 1)} against ${fixed(floor.cpuUsPerReq, 1)} us/req: Roundguard's own work ` +
+    `${added >= 0 ? '+' : ''}${fixed(added, 1)} us/req)${vsNginx}.`
+  );
+}
+
 function errorsCell(a) {
   if (!a.socketErrors && !a.non2xx) return '0';
   return [a.socketErrors && `${a.socketErrors} socket`, a.non2xx && `${a.non2xx} non-2xx`]
@@ -129,6 +149,7 @@ export function renderReport({ records, candidates, workloads, meta }) {
           nginxName: has(g.nginxName) ? g.nginxName : null,
         }),
       );
+      if (g.id === 'pinned' && has('roundguard') && has('floor')) out.push(floorLine(records, wl.name));
     }
   }
 
@@ -197,6 +218,12 @@ export function renderReport({ records, candidates, workloads, meta }) {
     out.push(
       '- --quick is a smoke test: after 1 s of warm-up the Node candidates (Roundguard, echo, bare, the backends) ' +
         'are not at their JIT steady state yet, so their figures are pessimistic; use the default run for numbers.',
+    );
+  }
+  if (candidates.some((c) => c.name === 'floor')) {
+    out.push(
+      "- floor: node:http + undici Pool with the proxy's Pool options, round robin and nothing else (no validation, " +
+        "header rules, request id, health checks, metrics or access log): what Roundguard's transport costs at least.",
     );
   }
   if (candidates.some((c) => c.name === 'roundguard-w2')) {
