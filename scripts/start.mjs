@@ -167,10 +167,10 @@ let stopping = false;
 let running = false;
 
 /** Starts one app; `listening` resolves once the process itself says it listens, rejects if it exits first. */
-function run(label, file, args) {
+function run(label, file, args, nodeOptions = []) {
   // detached (a session of its own): signals from the terminal reach only this script, which stops the
   // children in order; and the proxy would take the terminal's SIGHUP for a config reload.
-  const child = spawn(process.execPath, [file, ...args], {
+  const child = spawn(process.execPath, [...nodeOptions, file, ...args], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
@@ -288,12 +288,18 @@ try {
     'the echo backends did not all start',
   );
   if (!stopping) {
-    const proxy = run('proxy', 'apps/proxy/dist/main.js', [
-      ...['--port', String(proxyPort), ...proxyHosts.flatMap((host) => ['--host', host])],
-      ...['--admin-port', String(adminPort), '--admin-host', HOST],
-      ...echoPorts.flatMap((port) => ['--upstream', `http://${hostPort(HOST, port)}`]),
-      ...logArgs,
-    ]);
+    // Run as the container image runs it: with the young generation its README recommends.
+    const proxy = run(
+      'proxy',
+      'apps/proxy/dist/main.js',
+      [
+        ...['--port', String(proxyPort), ...proxyHosts.flatMap((host) => ['--host', host])],
+        ...['--admin-port', String(adminPort), '--admin-host', HOST],
+        ...echoPorts.flatMap((port) => ['--upstream', `http://${hostPort(HOST, port)}`]),
+        ...logArgs,
+      ],
+      ['--max-semi-space-size=2'],
+    );
     await within(proxy.listening, START_TIMEOUT_MS, 'the proxy did not start');
     // Listening is not enough: ready once it has found a backend in rotation.
     await within(

@@ -17,6 +17,7 @@ export const KNOWN = [
   'direct',
   'roundguard',
   'roundguard-baseline',
+  'roundguard-default-gc',
   'floor',
   'roundguard-w2',
   'nginx',
@@ -58,16 +59,19 @@ export function buildCandidates({
   const bareEchoMain = path.join(root, 'apps/echo/bench/bare-echo.mjs');
   const both = ['small', 'large'];
 
-  const roundguard = (name, workers, group, checkout = root) => ({
+  // As the container image runs it (deploy/Dockerfile): with a 2 MiB young generation, which the
+  // primary of --workers N passes to its workers itself; `roundguard-default-gc` runs without it.
+  const roundguard = (name, workers, group, checkout = root, nodeOptions = ['--max-semi-space-size=2']) => ({
     name,
     kind: 'proxy',
     group,
     workloads: both,
-    describe: `Roundguard${checkout === root ? '' : ` built in ${checkout}`}, ${workers} worker${workers > 1 ? 's (node:cluster)' : ''}, json access log at info to /dev/null`,
+    describe: `Roundguard${checkout === root ? '' : ` built in ${checkout}`}, ${workers} worker${workers > 1 ? 's (node:cluster)' : ''}, json access log at info to /dev/null, node ${nodeOptions.length ? nodeOptions.join(' ') : "(Node's default young generation)"}`,
     // stdout carries the access log: /dev/null, as a production setup would ship it to a collector.
     launch: ({ port, adminPort, backendPorts }) => ({
       cmd: process.execPath,
       args: [
+        ...nodeOptions,
         proxyMain(checkout),
         ...['--host', HOST, '--port', String(port), '--admin-port', String(adminPort)],
         ...['--log-format', 'json', '--log-level', 'info'],
@@ -130,6 +134,7 @@ export function buildCandidates({
     },
     roundguard: roundguard('roundguard', 1, 'pinned'),
     'roundguard-baseline': roundguard('roundguard-baseline', 1, 'pinned', baseline ?? root),
+    'roundguard-default-gc': roundguard('roundguard-default-gc', 1, 'pinned', root, []),
     floor: {
       name: 'floor',
       kind: 'proxy',

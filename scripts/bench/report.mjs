@@ -220,6 +220,13 @@ export function renderReport({ records, candidates, workloads, meta }) {
         'are not at their JIT steady state yet, so their figures are pessimistic; use the default run for numbers.',
     );
   }
+  if (candidates.some((c) => c.group === 'pinned' && c.name.startsWith('roundguard'))) {
+    out.push(
+      '- Roundguard rows run as the container image runs the proxy, `node --max-semi-space-size=2` (a 2 MiB young ' +
+        'generation; the primary of --workers N passes it to its workers); roundguard-default-gc runs the same ' +
+        "build with Node's default young generation.",
+    );
+  }
   if (candidates.some((c) => c.name === 'floor')) {
     out.push(
       "- floor: node:http + undici Pool with the proxy's Pool options, round robin and nothing else (no validation, " +

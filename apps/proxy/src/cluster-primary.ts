@@ -12,6 +12,7 @@ import type { ToPrimary, ToWorker } from './ipc-messages.js';
 import { createRuntime, listen, logListening, stopped, stopProbesAndAdmin } from './runtime.js';
 import { onStopSignals } from './shutdown.js';
 import { WorkerQueries } from './worker-queries.js';
+import { workerExecArgv } from './young-generation.js';
 
 export async function runPrimary(config: ProxyConfig): Promise<void> {
   const { logger, dispatcher, ctx } = createRuntime(config, 'probes', { role: 'primary' });
@@ -28,6 +29,9 @@ export async function runPrimary(config: ProxyConfig): Promise<void> {
   let stopping = false;
   let listening: { port: number; address: string } | undefined;
 
+  // The workers forward: they get the young generation that keeps big bodies' read buffers from
+  // piling up (young-generation.ts), unless the user sized it.
+  cluster.setupPrimary({ execArgv: workerExecArgv(process.execArgv, process.env.NODE_OPTIONS) });
   const fork = () => {
     const worker = cluster.fork();
     worker.on('message', (message: ToPrimary) => {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { DockerfileParser, type Instruction } from 'dockerfile-ast';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PROXY_OPTIONS } from '../../src/options.js';
+import { SEMI_SPACE_OPTION } from '../../src/young-generation.js';
 import { startEcho, startProxy, stopAllProcesses } from '../helpers/processes.js';
 import { allManifests, DEPLOY_DIR, find, REPO_ROOT, type DeploymentManifest } from './manifests.js';
 
@@ -122,7 +123,7 @@ describe('deploy/Dockerfile', () => {
   it("exposes the proxy's default ports and starts dist/main.js with the ConfigMap's config file", () => {
     const exposed = args(named(final, 'EXPOSE')[0]).split(/\s+/).map(Number);
     expect(exposed).toEqual([defaultOf('port'), defaultOf('adminPort')]);
-    expect(execForm(named(final, 'ENTRYPOINT')[0])).toEqual(['node', '/app/dist/main.js']);
+    expect(execForm(named(final, 'ENTRYPOINT')[0])).toEqual(['node', SEMI_SPACE_OPTION, '/app/dist/main.js']);
     const cmd = execForm(named(final, 'CMD')[0]);
     const proxy = find<DeploymentManifest>(allManifests(), 'Deployment', 'roundguard-proxy');
     const container = proxy.spec.template.spec.containers[0]!;
