@@ -2,7 +2,7 @@
 // buffer of up to 64 KiB outside the JavaScript heap, and frees it only when a scavenge (young-generation
 // collection) collects its small wrapper. With Node's default semi-space (16 MiB), scavenges come so
 // rarely under a large-body load that hundreds of MiB of such buffers wait for them, and V8 falls back to
-// full mark-compact collections on external memory pressure: 15 to 70 per 10,000 requests of 64 KiB,
+// full mark-compact collections on external memory pressure: 14 to 70 per 10,000 requests of 64 KiB,
 // and the slower half of that workload's runs. A 2 MiB semi-space scavenges every few dozen requests,
 // frees the buffers on time and removes those mark-compacts (0 to 2 per 10,000) at no measured cost on
 // small requests (docs/performance-log.md). It can only be set when a process starts: the container
