@@ -1,6 +1,7 @@
 // What the image's final stage holds, made here as its build stage makes it: `pnpm deploy --prod` of the
 // proxy puts the app with its production dependencies only in a directory; the proxy starts from there
-// (as `node --max-semi-space-size=2 /app/dist/main.js`) and forwards. No Docker needed: this is the step the Dockerfile relies on.
+// (as `node --max-semi-space-size=2 /app/dist/main.js`) and forwards. No Docker needed: this is the step
+// the Dockerfile relies on.
 // `--offline`: the packages come from the store `pnpm install` filled; the test reaches no registry.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -58,15 +59,11 @@ it('holds the built proxy with its production dependencies only, and runs from t
   const echo = await startEcho();
   const child = spawn(
     process.execPath,
+    // As the image's ENTRYPOINT starts it.
     [
       SEMI_SPACE_OPTION,
       join(target, 'dist/main.js'),
-      '--host',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--admin-port',
-      '0',
+      ...['--host', '127.0.0.1', '--port', '0', '--admin-port', '0'],
     ],
     {
       cwd: target,
