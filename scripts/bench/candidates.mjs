@@ -145,6 +145,8 @@ export function buildCandidates({
       launch: ({ port, backendPorts }) => ({
         cmd: process.execPath,
         args: [
+          // The same Node.js options as the Roundguard rows, so that only the code differs.
+          '--max-semi-space-size=2',
           path.join(benchDir, 'floor-proxy.mjs'),
           ...['--host', HOST, '--port', String(port)],
           ...backendPorts.flatMap((p) => ['--upstream', `http://${HOST}:${p}`]),

@@ -230,7 +230,8 @@ export function renderReport({ records, candidates, workloads, meta }) {
   if (candidates.some((c) => c.name === 'floor')) {
     out.push(
       "- floor: node:http + undici Pool with the proxy's Pool options, round robin and nothing else (no validation, " +
-        "header rules, request id, health checks, metrics or access log): what Roundguard's transport costs at least.",
+        "header rules, request id, health checks, metrics or access log), started with Roundguard's Node.js options: " +
+        "what Roundguard's transport costs at least.",
     );
   }
   if (candidates.some((c) => c.name === 'roundguard-w2')) {

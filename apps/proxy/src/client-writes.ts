@@ -1,6 +1,7 @@
 // The write path to the client: what the proxy writes to one client connection within one turn of the
 // event loop leaves in one write, at the end of that turn, while a response stays small; bigger ones are
-// streamed as they come, with back-pressure (see exchange.ts, `onData`).
+// streamed as they come, with back-pressure (see exchange.ts, `onData`), and one whose Content-Length
+// says it is bigger is not held at all (`mayCoalesce`).
 //
 // Why: under load one turn reads the answers of many upstreams. Writing each as soon as it is ready puts
 // a `write(2)` between the handling of every answer, and each one may wake the client on another CPU,
@@ -39,6 +40,32 @@ function schedule(): void {
     scheduled = true;
     setImmediate(endOfTurn);
   }
+}
+
+const CONTENT_LENGTH = Buffer.from('content-length', 'latin1');
+
+/**
+ * Whether a response with these upstream headers (raw name and value Buffers, as undici hands them) may
+ * be held for the end of the turn: not when its Content-Length declares a body past
+ * {@link COALESCE_LIMIT}. Such a response streams from its first byte, as a large one should: holding
+ * it would only delay its head until its first big chunk uncorks the socket. Compares bytes: no string
+ * is made for the names.
+ */
+export function mayCoalesce(rawHeaders: readonly Buffer[]): boolean {
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] as Buffer;
+    if (name.length !== CONTENT_LENGTH.length) continue;
+    let same = true;
+    // ASCII letters lowered with | 0x20; '-' (0x2d) is unchanged by it.
+    for (let j = 0; j < name.length; j++) {
+      if (((name[j] as number) | 0x20) !== CONTENT_LENGTH[j]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return !(Number((rawHeaders[i + 1] as Buffer).toString('latin1')) > COALESCE_LIMIT);
+  }
+  return true;
 }
 
 /**

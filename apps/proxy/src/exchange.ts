@@ -17,7 +17,7 @@ import {
   sendError,
   STATUS,
 } from './errors.js';
-import { corkUntilEndOfTurn, endResponse, writeResponseBody } from './client-writes.js';
+import { corkUntilEndOfTurn, endResponse, mayCoalesce, writeResponseBody } from './client-writes.js';
 import { clientResponseHeaders } from './header-rules.js';
 import {
   destroyRequestSocket,
@@ -126,7 +126,8 @@ export class Exchange extends UpstreamHandler implements BodyReader {
     }
     this.status = statusCode;
     this.state = State.Streaming;
-    corkUntilEndOfTurn(this.req.socket);
+    // A response declared larger than the coalescing limit streams at once; others wait for the turn's end.
+    if (mayCoalesce(rawHeaders)) corkUntilEndOfTurn(this.req.socket);
     return true;
   }
 

@@ -8,6 +8,7 @@ import {
   COALESCE_LIMIT,
   corkUntilEndOfTurn,
   endResponse,
+  mayCoalesce,
   RESPONSE_BUFFER_LIMIT,
   uncorkNow,
   writeResponseBody,
@@ -255,5 +256,27 @@ describe('writeResponseBody', () => {
     client.resume();
     await new Promise<void>((resolve) => writer.res.once('drain', resolve));
     expect(writer.res.writableLength).toBe(0);
+  });
+});
+
+describe('mayCoalesce', () => {
+  const raw = (...pairs: string[]): Buffer[] => pairs.map((p) => Buffer.from(p, 'latin1'));
+
+  it('holds a response with no Content-Length (chunked or until close) or one within the limit', () => {
+    expect(mayCoalesce([])).toBe(true);
+    expect(mayCoalesce(raw('content-type', 'application/json', 'transfer-encoding', 'chunked'))).toBe(true);
+    expect(mayCoalesce(raw('content-length', String(COALESCE_LIMIT)))).toBe(true);
+    expect(mayCoalesce(raw('Content-Length', '0'))).toBe(true);
+  });
+
+  it('streams a response whose Content-Length, in any case, declares more than the limit', () => {
+    expect(mayCoalesce(raw('content-length', String(COALESCE_LIMIT + 1)))).toBe(false);
+    expect(mayCoalesce(raw('x-backend', 'b1', 'CONTENT-LENGTH', '65535', 'via', '1.1 a'))).toBe(false);
+    expect(mayCoalesce(raw('Content-Length', '10737418240'))).toBe(false);
+  });
+
+  it('looks at Content-Length only: another 14-byte name with a big number is not a length', () => {
+    expect(mayCoalesce(raw('x-content-size', '99999999', 'content-length', '10'))).toBe(true);
+    expect(mayCoalesce(raw('x-content-size', '99999999'))).toBe(true);
   });
 });
