@@ -1,10 +1,9 @@
 // --workers N (node:cluster): the primary owns the probes and the upstream state and pushes health to
 // the workers; every worker forwards. Real processes, real backends.
-import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, expect, it } from 'vitest';
 import { closeAllBackends, httpBackend, type HttpBackend } from './helpers/backends.js';
 import { getMetrics, postJson, sleep, sumOf, waitForHealth } from './helpers/http.js';
-import { NO_PROBES, startProxy, stopAllProcesses } from './helpers/processes.js';
+import { childrenOf, commandLineOf, NO_PROBES, startProxy, stopAllProcesses } from './helpers/processes.js';
 
 afterEach(async () => {
   await stopAllProcesses();
@@ -86,34 +85,12 @@ it('logs draining and then stopped for the primary and for every worker on SIGTE
   expect(last).toMatchObject({ role: 'primary', signal: 'SIGTERM' });
 });
 
-/** The command lines of the live child processes of `pid` (from /proc: this suite runs on Linux). */
-function childCommandLines(pid: number): string[][] {
-  const out: string[][] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      // Field 4 of /proc/PID/stat is the parent's PID; the name before it is in parentheses.
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid !== pid) continue;
-      out.push(
-        readFileSync(`/proc/${entry}/cmdline`, 'utf8')
-          .split('\0')
-          .filter((a) => a !== ''),
-      );
-    } catch {
-      // The process ended while we read it.
-    }
-  }
-  return out;
-}
-
 it('starts its workers with a 2 MiB young generation, unless NODE_OPTIONS sizes it', async () => {
   const backend = await named('A');
   const proxy = await startProxy(['--workers', '2', '--upstream', backend.url, ...NO_PROBES], {
     env: { NODE_OPTIONS: '' },
   });
-  const workers = childCommandLines(proxy.listening.pid as number);
+  const workers = childrenOf(proxy.listening.pid as number).map(commandLineOf);
   expect(workers).toHaveLength(2);
   for (const argv of workers) expect(argv).toContain('--max-semi-space-size=2');
   expect((await postJson(`${proxy.url}/w`, {})).status).toBe(200);
@@ -123,7 +100,7 @@ it('starts its workers with a 2 MiB young generation, unless NODE_OPTIONS sizes 
   const sized = await startProxy(['--workers', '2', '--upstream', backend.url, ...NO_PROBES], {
     env: { NODE_OPTIONS: '--max-semi-space-size=8' },
   });
-  const sizedWorkers = childCommandLines(sized.listening.pid as number);
+  const sizedWorkers = childrenOf(sized.listening.pid as number).map(commandLineOf);
   expect(sizedWorkers).toHaveLength(2);
   for (const argv of sizedWorkers) expect(argv.some((a) => a.includes('semi-space'))).toBe(false);
   expect((await postJson(`${sized.url}/w`, {})).status).toBe(200);

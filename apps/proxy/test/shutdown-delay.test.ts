@@ -4,12 +4,11 @@
 // as the load balancer in front of a Kubernetes pod does (they stop opening connections to the instance
 // shortly after it is seen not ready, and retry a request that a closing keep-alive connection lost on a
 // new connection, elsewhere) loses no request over the whole sequence. A second signal ends the delay.
-import { readFileSync } from 'node:fs';
 import { Agent, request as httpRequest, type ClientRequest } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeAllBackends, httpBackend } from './helpers/backends.js';
 import { request, sleep, waitFor } from './helpers/http.js';
-import { NO_PROBES, startProxy, stopAllProcesses, type LogRecord } from './helpers/processes.js';
+import { childrenOf, NO_PROBES, startProxy, stopAllProcesses, type LogRecord } from './helpers/processes.js';
 
 const agents: Agent[] = [];
 
@@ -222,12 +221,6 @@ describe.each([
     expect(await proxy.exited).toEqual({ code: 0, signal: null });
   }, 60_000);
 });
-
-/** The child processes of `pid` (Linux: /proc/PID/task/PID/children). */
-function childrenOf(pid: number): number[] {
-  const text = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
-  return text === '' ? [] : text.split(/\s+/).map(Number);
-}
 
 describe.skipIf(process.platform !== 'linux')(
   '--shutdown-delay with --workers 2, signal to every process',

@@ -2,6 +2,7 @@
 // backend (apps/echo/dist/main.js), both with JSON logs on stdout that the tests parse. The process
 // plumbing is @roundguard/testkit's: every child started here is remembered, and `stopAllProcesses()`
 // (afterEach/afterAll) kills whatever is still running.
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
   cleanEnv,
@@ -132,4 +133,17 @@ export async function startProxyWithNoUpstreamUp(): Promise<ProxyProcess> {
   ]);
   await waitForHealth(proxy.adminUrl, upstream, false);
   return proxy;
+}
+
+/** The child processes of `pid` (Linux: /proc/PID/task/PID/children). */
+export function childrenOf(pid: number): number[] {
+  const text = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+  return text === '' ? [] : text.split(/\s+/).map(Number);
+}
+
+/** The command line of process `pid`, one argument per entry (Linux: /proc/PID/cmdline). */
+export function commandLineOf(pid: number): string[] {
+  return readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+    .split('\0')
+    .filter((a) => a !== '');
 }
