@@ -12,6 +12,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { onResDrain } from './exchange-listeners.js';
+import { Kind, kindOf } from './header-rules.js';
 
 /**
  * Response body bytes held for the end of the turn at most: past this, the socket is uncorked at once and
@@ -42,28 +43,16 @@ function schedule(): void {
   }
 }
 
-const CONTENT_LENGTH = Buffer.from('content-length', 'latin1');
-
 /**
- * Whether a response with these upstream headers (raw name and value Buffers, as undici hands them) may
+ * Whether a response with these headers (the flat `[name, value, ...]` array written to the client) may
  * be held for the end of the turn: not when its Content-Length declares a body past
  * {@link COALESCE_LIMIT}. Such a response streams from its first byte, as a large one should: holding
- * it would only delay its head until its first big chunk uncorks the socket. Compares bytes: no string
- * is made for the names.
+ * it would only delay its head until its first big chunk uncorks the socket.
  */
-export function mayCoalesce(rawHeaders: readonly Buffer[]): boolean {
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i] as Buffer;
-    if (name.length !== CONTENT_LENGTH.length) continue;
-    let same = true;
-    // ASCII letters lowered with | 0x20; '-' (0x2d) is unchanged by it.
-    for (let j = 0; j < name.length; j++) {
-      if (((name[j] as number) | 0x20) !== CONTENT_LENGTH[j]) {
-        same = false;
-        break;
-      }
-    }
-    if (same) return !(Number((rawHeaders[i + 1] as Buffer).toString('latin1')) > COALESCE_LIMIT);
+export function mayCoalesce(headers: readonly string[]): boolean {
+  for (let i = 0; i < headers.length; i += 2) {
+    if (kindOf(headers[i] as string) === Kind.ContentLength)
+      return !(Number(headers[i + 1]) > COALESCE_LIMIT);
   }
   return true;
 }

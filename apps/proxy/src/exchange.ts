@@ -114,12 +114,11 @@ export class Exchange extends UpstreamHandler implements BodyReader {
     if (this.state !== State.AwaitingHeaders) return false;
     this.ttfbMs = performance.now() - this.head.startedAt;
     this.resumeUpstream = resume;
+    let headers: string[];
     try {
       // An early answer while the client is still uploading ends the client connection afterwards.
-      this.res.writeHead(
-        statusCode,
-        clientResponseHeaders(rawHeaders, this.head.requestId, this.closeAfter()),
-      );
+      headers = clientResponseHeaders(rawHeaders, this.head.requestId, this.closeAfter());
+      this.res.writeHead(statusCode, headers);
     } catch (err) {
       this.abortUpstream?.(new InvalidUpstreamResponseError(err));
       return false;
@@ -127,7 +126,7 @@ export class Exchange extends UpstreamHandler implements BodyReader {
     this.status = statusCode;
     this.state = State.Streaming;
     // A response declared larger than the coalescing limit streams at once; others wait for the turn's end.
-    if (mayCoalesce(rawHeaders)) corkUntilEndOfTurn(this.req.socket);
+    if (mayCoalesce(headers)) corkUntilEndOfTurn(this.req.socket);
     return true;
   }
 

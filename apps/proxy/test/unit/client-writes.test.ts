@@ -260,23 +260,21 @@ describe('writeResponseBody', () => {
 });
 
 describe('mayCoalesce', () => {
-  const raw = (...pairs: string[]): Buffer[] => pairs.map((p) => Buffer.from(p, 'latin1'));
-
   it('holds a response with no Content-Length (chunked or until close) or one within the limit', () => {
     expect(mayCoalesce([])).toBe(true);
-    expect(mayCoalesce(raw('content-type', 'application/json', 'transfer-encoding', 'chunked'))).toBe(true);
-    expect(mayCoalesce(raw('content-length', String(COALESCE_LIMIT)))).toBe(true);
-    expect(mayCoalesce(raw('Content-Length', '0'))).toBe(true);
+    expect(mayCoalesce(['content-type', 'application/json', 'transfer-encoding', 'chunked'])).toBe(true);
+    expect(mayCoalesce(['content-length', String(COALESCE_LIMIT)])).toBe(true);
+    expect(mayCoalesce(['Content-Length', '0'])).toBe(true);
   });
 
   it('streams a response whose Content-Length, in any case, declares more than the limit', () => {
-    expect(mayCoalesce(raw('content-length', String(COALESCE_LIMIT + 1)))).toBe(false);
-    expect(mayCoalesce(raw('x-backend', 'b1', 'CONTENT-LENGTH', '65535', 'via', '1.1 a'))).toBe(false);
-    expect(mayCoalesce(raw('Content-Length', '10737418240'))).toBe(false);
+    expect(mayCoalesce(['content-length', String(COALESCE_LIMIT + 1)])).toBe(false);
+    expect(mayCoalesce(['x-backend', 'b1', 'CONTENT-LENGTH', '65535', 'via', '1.1 a'])).toBe(false);
+    expect(mayCoalesce(['Content-Length', '10737418240'])).toBe(false);
   });
 
   it('looks at Content-Length only: another 14-byte name with a big number is not a length', () => {
-    expect(mayCoalesce(raw('x-content-size', '99999999', 'content-length', '10'))).toBe(true);
-    expect(mayCoalesce(raw('x-content-size', '99999999'))).toBe(true);
+    expect(mayCoalesce(['x-content-size', '99999999', 'content-length', '10'])).toBe(true);
+    expect(mayCoalesce(['x-content-size', '99999999'])).toBe(true);
   });
 });
