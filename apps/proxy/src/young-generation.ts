@@ -4,8 +4,8 @@
 // rarely under a large-body load that hundreds of MiB of such buffers wait for them, and V8 falls back to
 // full mark-compact collections on external memory pressure: 14 to 70 per 10,000 requests of 64 KiB,
 // and the slower half of that workload's runs. A 2 MiB semi-space scavenges every few dozen requests,
-// frees the buffers on time and removes those mark-compacts (0 to 2 per 10,000) at no measured cost on
-// small requests (docs/performance-log.md). It can only be set when a process starts: the container
+// frees the buffers on time and removes those mark-compacts (0 to 2 per 10,000); small requests moved by
+// -1 %, +3 % and +7 % in three paired runs (docs/performance-log.md). It can only be set when a process starts: the container
 // image and `pnpm start` pass it to the proxy, and a cluster primary passes it to its workers.
 
 /** The Node.js option the forwarding processes run with, unless the user sized the young generation. */
